@@ -1,0 +1,106 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use ehcard_core::Lang;
+
+#[derive(Debug, Parser)]
+#[command(name = "ehcard", version, about = "ehcard: offline enrollment for the QR eHealth Card", long_about = None)]
+pub struct Args {
+    /// Data directory (default: the platform's data directory for ehcard).
+    #[arg(long, global = true, env = "EHCARD_DATA")]
+    pub data: Option<PathBuf>,
+    /// Language of messages: en or hi.
+    #[arg(long, global = true, env = "EHCARD_LANG", default_value = "en", value_parser = parse_lang)]
+    pub lang: Lang,
+    /// Who is working (recorded with every change).
+    #[arg(long, global = true, env = "EHCARD_WORKER")]
+    pub worker: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    s.parse()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the encrypted store on this device (asks for a new passphrase,
+    /// or reads EHCARD_PASSPHRASE).
+    Init {
+        /// Device number assigned by the registry (0 = standalone device).
+        #[arg(long, default_value_t = 0)]
+        device_number: u32,
+        /// A label for this device, e.g. "Ward 12 tablet 3".
+        #[arg(long, default_value = "standalone")]
+        label: String,
+    },
+    /// Change the passphrase (EHCARD_PASSPHRASE is the old one and
+    /// EHCARD_NEW_PASSPHRASE the new one when not on a terminal).
+    Passwd,
+    /// Enroll one resident (or household) from JSON given as an argument or on stdin.
+    Enroll {
+        /// The record, record format v1; `-` or absent reads stdin.
+        json: Option<String>,
+        /// Make a household record instead of a resident.
+        #[arg(long)]
+        household: bool,
+        /// Print the stored record as JSON.
+        #[arg(long)]
+        json_out: bool,
+    },
+    /// Import many records from a JSON Lines file, all or nothing.
+    Import {
+        file: PathBuf,
+        /// Import the valid lines and write the rejected ones, with their
+        /// errors, to this file.
+        #[arg(long, value_name = "FILE")]
+        skip_invalid: Option<PathBuf>,
+    },
+    /// Change fields: `--set path=value`, `--set allergies+=Dust`,
+    /// `--set allergies-=Dust`; an empty value clears the field.
+    Edit {
+        /// Record id or eHealth ID.
+        id: String,
+        #[arg(long = "set", value_name = "PATH=VALUE", required = true)]
+        sets: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a record.
+    Show {
+        /// Record id or eHealth ID.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search residents by name (English or Devanagari, prefix), voter id,
+    /// phone or eHealth ID.
+    Search {
+        text: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// List households.
+    Households {
+        #[arg(long)]
+        ward: Option<i64>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+    },
+    /// Counts of what this device holds.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every record as JSON Lines (households first); `-` is stdout.
+    Export { file: PathBuf },
+    /// Rebuild the query tables from the record documents.
+    Reindex,
+}

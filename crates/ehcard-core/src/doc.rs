@@ -1,0 +1,423 @@
+//! Each resident and household is its own Automerge document. The document
+//! is the truth; everything else (SQL projections, JSON output) is read from
+//! it.
+//!
+//! Layout of a document's root map:
+//! - metadata: `kind`, `id`, `health_id` (12 digits), `enrolled_by`,
+//!   `enrolled_device`, `enrolled_at` and `updated_at` (timestamps, ms);
+//! - every scalar field of [`crate::model`] under its path (`address.ward`
+//!   lives in the `address` map);
+//! - set fields (`allergies`, …) as maps from the folded item to the item,
+//!   so concurrent additions are all kept and a removal removes one item.
+//!
+//! Nested maps are created once, when the document is made, so two devices
+//! never create competing copies of them. Concurrent puts to one scalar key
+//! keep every value: [`RecordDoc::read`] reports them in `conflicts`, and the
+//! next put by anyone who has seen them resolves the conflict. `updated_at`
+//! is a last-writer-wins register read as the latest of its values.
+
+use std::collections::BTreeMap;
+
+use automerge::hydrate;
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use chrono::{DateTime, Utc};
+
+use crate::env::EditContext;
+use crate::ids::{HealthId, RecordId};
+use crate::model::{self, Conflict, FieldValue, Fields, Kind, Meta, Record, RecordKind};
+
+/// Why a document could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error("document is damaged or not an ehcard record: {0}")]
+    Corrupt(String),
+    #[error("document engine: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+/// One change to a record's fields.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// Put a value (for a set field: make the set exactly these items).
+    Set(&'static str, FieldValue),
+    /// Remove a value.
+    Clear(&'static str),
+    /// Add one item to a set field.
+    Add(&'static str, String),
+    /// Remove one item (by its folded form) from a set field.
+    Remove(&'static str, String),
+}
+
+/// Facts fixed when a record is made.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub id: RecordId,
+    pub health_id: Option<HealthId>,
+    pub enrolled_by: String,
+    pub enrolled_device: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// A record's CRDT document.
+#[derive(Debug, Clone)]
+pub struct RecordDoc {
+    doc: AutoCommit,
+}
+
+fn scalar(v: &FieldValue) -> ScalarValue {
+    match v {
+        FieldValue::Text(s) => ScalarValue::Str(s.as_str().into()),
+        FieldValue::Int(i) => ScalarValue::Int(*i),
+        FieldValue::Bool(b) => ScalarValue::Boolean(*b),
+        FieldValue::Set(_) => ScalarValue::Null,
+    }
+}
+
+fn hydrate_scalar(v: &FieldValue) -> hydrate::Value {
+    hydrate::Value::Scalar(scalar(v))
+}
+
+impl RecordDoc {
+    /// Make a new record's document in one change.
+    pub fn create(
+        kind: RecordKind,
+        origin: &Origin,
+        fields: &Fields,
+        actor: &ActorId,
+        ctx: &EditContext,
+    ) -> Result<Self, DocError> {
+        let mut doc = AutoCommit::new().with_actor(actor.clone());
+        let mut root: BTreeMap<String, hydrate::Value> = BTreeMap::new();
+        let mut nested: BTreeMap<&str, BTreeMap<String, hydrate::Value>> = BTreeMap::new();
+        for n in model::nested_objects(kind) {
+            nested.insert(n, BTreeMap::new());
+        }
+        root.insert("kind".into(), kind.as_str().into());
+        root.insert("id".into(), hydrate::Value::Scalar(ScalarValue::Str(origin.id.to_string().into())));
+        if let Some(h) = &origin.health_id {
+            root.insert("health_id".into(), hydrate::Value::Scalar(ScalarValue::Str(h.compact().into())));
+        }
+        root.insert("enrolled_by".into(), origin.enrolled_by.as_str().into());
+        if let Some(d) = &origin.enrolled_device {
+            root.insert("enrolled_device".into(), d.as_str().into());
+        }
+        root.insert(
+            "enrolled_at".into(),
+            hydrate::Value::Scalar(ScalarValue::Timestamp(origin.enrolled_at.timestamp_millis())),
+        );
+        root.insert("updated_at".into(), hydrate::Value::Scalar(ScalarValue::Timestamp(ctx.now.timestamp_millis())));
+        for spec in kind.fields() {
+            let value = match (fields.get(spec.path), spec.kind) {
+                (Some(FieldValue::Set(items)), _) => set_map(items),
+                (None, Kind::Set { .. }) => set_map(&BTreeMap::new()),
+                (Some(v), _) => hydrate_scalar(v),
+                (None, _) => continue,
+            };
+            match spec.path.split_once('.') {
+                Some((head, rest)) => {
+                    if let Some(m) = nested.get_mut(head) {
+                        m.insert(rest.to_string(), value);
+                    }
+                }
+                None => {
+                    root.insert(spec.path.to_string(), value);
+                }
+            }
+        }
+        for (name, m) in nested {
+            root.insert(
+                name.to_string(),
+                hydrate::Value::Map(hydrate::Map::from(m.into_iter().collect::<std::collections::HashMap<_, _>>())),
+            );
+        }
+        let root = hydrate::Map::from(root.into_iter().collect::<std::collections::HashMap<_, _>>());
+        doc.init_root_from_hydrate(&root)?;
+        doc.commit_with(commit_options(ctx, "enroll"));
+        Ok(RecordDoc { doc })
+    }
+
+    /// Load a saved document and make `actor` the author of later changes.
+    pub fn load(bytes: &[u8], actor: &ActorId) -> Result<Self, DocError> {
+        let mut doc = AutoCommit::load(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
+        doc.set_actor(actor.clone());
+        Ok(RecordDoc { doc })
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Changes made since `heads`.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Apply changes saved by another replica (`save` or `save_after`).
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<usize, DocError> {
+        self.doc.load_incremental(bytes).map_err(|e| DocError::Corrupt(e.to_string()))
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// A copy that writes as `actor`.
+    pub fn fork(&mut self, actor: &ActorId) -> Self {
+        let mut doc = self.doc.fork();
+        doc.set_actor(actor.clone());
+        RecordDoc { doc }
+    }
+
+    /// Take in every change of `other`.
+    pub fn merge(&mut self, other: &mut RecordDoc) -> Result<(), DocError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    fn obj_for(&self, path: &'static str) -> Result<(ObjId, &'static str), DocError> {
+        match path.split_once('.') {
+            None => Ok((ROOT, path)),
+            Some((head, rest)) => match self.doc.get(ROOT, head)? {
+                Some((Value::Object(ObjType::Map), id)) => Ok((id, rest)),
+                _ => Err(DocError::Corrupt(format!("missing map {head}"))),
+            },
+        }
+    }
+
+    /// Apply edits as one change. Returns whether anything changed.
+    pub fn apply(&mut self, edits: &[Edit], ctx: &EditContext) -> Result<bool, DocError> {
+        let mut changed = false;
+        for edit in edits {
+            match edit {
+                Edit::Set(path, FieldValue::Set(items)) => {
+                    let (obj, key) = self.obj_for(path)?;
+                    let set = self.set_obj(&obj, key)?;
+                    let existing: Vec<String> = self.doc.keys(&set).collect();
+                    for k in existing.iter().filter(|k| !items.contains_key(*k)) {
+                        self.doc.delete(&set, k.as_str())?;
+                        changed = true;
+                    }
+                    for (k, v) in items {
+                        if !existing.contains(k) {
+                            self.doc.put(&set, k.as_str(), v.as_str())?;
+                            changed = true;
+                        }
+                    }
+                }
+                Edit::Set(path, value) => {
+                    let (obj, key) = self.obj_for(path)?;
+                    let current = self.doc.get_all(&obj, key)?;
+                    let same = current.len() == 1 && scalar_eq(&current[0].0, &scalar(value));
+                    if !same {
+                        self.doc.put(&obj, key, scalar(value))?;
+                        changed = true;
+                    }
+                }
+                Edit::Clear(path) => {
+                    let (obj, key) = self.obj_for(path)?;
+                    if self.doc.get(&obj, key)?.is_some() {
+                        if matches!(model::spec_kind(path), Some(Kind::Set { .. })) {
+                            let set = self.set_obj(&obj, key)?;
+                            let existing: Vec<String> = self.doc.keys(&set).collect();
+                            for k in existing {
+                                self.doc.delete(&set, k.as_str())?;
+                                changed = true;
+                            }
+                        } else {
+                            self.doc.delete(&obj, key)?;
+                            changed = true;
+                        }
+                    }
+                }
+                Edit::Add(path, item) => {
+                    let (obj, key) = self.obj_for(path)?;
+                    let set = self.set_obj(&obj, key)?;
+                    let k = model::set_key(item);
+                    if self.doc.get(&set, k.as_str())?.is_none() {
+                        self.doc.put(&set, k.as_str(), model::squash(item))?;
+                        changed = true;
+                    }
+                }
+                Edit::Remove(path, item) => {
+                    let (obj, key) = self.obj_for(path)?;
+                    let set = self.set_obj(&obj, key)?;
+                    let k = model::set_key(item);
+                    if self.doc.get(&set, k.as_str())?.is_some() {
+                        self.doc.delete(&set, k.as_str())?;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.doc.put(ROOT, "updated_at", ScalarValue::Timestamp(ctx.now.timestamp_millis()))?;
+            self.doc.commit_with(commit_options(ctx, "edit"));
+        }
+        Ok(changed)
+    }
+
+    /// Set the eHealth ID (a record made before its device was provisioned,
+    /// or a record imported from the roll when it is confirmed).
+    pub fn set_health_id(&mut self, id: HealthId, ctx: &EditContext) -> Result<(), DocError> {
+        self.doc.put(ROOT, "health_id", id.compact())?;
+        self.doc.put(ROOT, "updated_at", ScalarValue::Timestamp(ctx.now.timestamp_millis()))?;
+        self.doc.commit_with(commit_options(ctx, "health_id"));
+        Ok(())
+    }
+
+    fn set_obj(&self, obj: &ObjId, key: &str) -> Result<ObjId, DocError> {
+        match self.doc.get(obj, key)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(DocError::Corrupt(format!("missing set {key}"))),
+        }
+    }
+
+    /// The record as it stands, with every conflicting value.
+    pub fn read(&self) -> Result<Record, DocError> {
+        let kind = match self.doc.get(ROOT, "kind")? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(k) => RecordKind::parse(k),
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or_else(|| DocError::Corrupt("no kind".into()))?;
+        let id = self
+            .text(&ROOT, "id")?
+            .and_then(|s| s.parse::<RecordId>().ok())
+            .ok_or_else(|| DocError::Corrupt("no id".into()))?;
+        let health_id = self.text(&ROOT, "health_id")?.and_then(|s| s.parse::<HealthId>().ok());
+        let enrolled_by = self.text(&ROOT, "enrolled_by")?.unwrap_or_default();
+        let enrolled_device = self.text(&ROOT, "enrolled_device")?;
+        let enrolled_at = self.timestamps(&ROOT, "enrolled_at")?.into_iter().min().unwrap_or_default();
+        let updated_at = self.timestamps(&ROOT, "updated_at")?.into_iter().max().unwrap_or(enrolled_at);
+
+        let mut fields = Fields::default();
+        let mut conflicts = Vec::new();
+        let mut nested_ids: BTreeMap<&str, Option<ObjId>> = BTreeMap::new();
+        for spec in kind.fields() {
+            let (obj, key) = match spec.path.split_once('.') {
+                None => (ROOT, spec.path),
+                Some((head, rest)) => {
+                    let id = match nested_ids.get(head) {
+                        Some(id) => id.clone(),
+                        None => {
+                            let id = match self.doc.get(ROOT, head)? {
+                                Some((Value::Object(ObjType::Map), id)) => Some(id),
+                                _ => None,
+                            };
+                            nested_ids.insert(head, id.clone());
+                            id
+                        }
+                    };
+                    match id {
+                        Some(id) => (id, rest),
+                        None => continue,
+                    }
+                }
+            };
+            if let Kind::Set { .. } = spec.kind {
+                if let Some((Value::Object(ObjType::Map), set)) = self.doc.get(&obj, key)? {
+                    let mut items = BTreeMap::new();
+                    for item in self.doc.map_range(&set, ..) {
+                        if let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) = &item.value {
+                            items.insert(item.key.to_string(), s.to_string());
+                        }
+                    }
+                    if !items.is_empty() {
+                        fields.0.insert(spec.path, FieldValue::Set(items));
+                    }
+                }
+                continue;
+            }
+            let all = self.doc.get_all(&obj, key)?;
+            let values: Vec<FieldValue> = all.iter().filter_map(|(v, _)| field_value(v)).collect();
+            if let Some(winner) = values.last() {
+                fields.0.insert(spec.path, winner.clone());
+            }
+            if values.len() > 1 {
+                let mut distinct: Vec<serde_json::Value> = Vec::new();
+                for v in &values {
+                    let j = v.to_json();
+                    if !distinct.contains(&j) {
+                        distinct.push(j);
+                    }
+                }
+                if distinct.len() > 1 {
+                    conflicts.push(Conflict { field: spec.path.to_string(), values: distinct });
+                }
+            }
+        }
+        Ok(Record {
+            meta: Meta {
+                id,
+                kind,
+                health_id,
+                enrolled_by,
+                enrolled_device,
+                enrolled_at: millis(enrolled_at),
+                updated_at: millis(updated_at),
+            },
+            fields,
+            conflicts,
+        })
+    }
+
+    fn text(&self, obj: &ObjId, key: &str) -> Result<Option<String>, DocError> {
+        Ok(match self.doc.get(obj, key)? {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(t) => Some(t.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    fn timestamps(&self, obj: &ObjId, key: &str) -> Result<Vec<i64>, DocError> {
+        Ok(self
+            .doc
+            .get_all(obj, key)?
+            .into_iter()
+            .filter_map(|(v, _)| match v {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Timestamp(t) | ScalarValue::Int(t) => Some(*t),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+fn millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn set_map(items: &BTreeMap<String, String>) -> hydrate::Value {
+    let m: std::collections::HashMap<String, hydrate::Value> =
+        items.iter().map(|(k, v)| (k.clone(), hydrate::Value::from(v.as_str()))).collect();
+    hydrate::Value::Map(hydrate::Map::from(m))
+}
+
+fn field_value(v: &Value<'_>) -> Option<FieldValue> {
+    match v {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(t) => Some(FieldValue::Text(t.to_string())),
+            ScalarValue::Int(i) => Some(FieldValue::Int(*i)),
+            ScalarValue::Uint(u) => i64::try_from(*u).ok().map(FieldValue::Int),
+            ScalarValue::Boolean(b) => Some(FieldValue::Bool(*b)),
+            _ => None,
+        },
+        Value::Object(_) => None,
+    }
+}
+
+fn scalar_eq(v: &Value<'_>, s: &ScalarValue) -> bool {
+    matches!(v, Value::Scalar(cur) if cur.as_ref() == s)
+}
+
+fn commit_options(ctx: &EditContext, what: &str) -> CommitOptions {
+    CommitOptions::default().with_time(ctx.now.timestamp()).with_message(format!("{what} by {}", ctx.worker))
+}

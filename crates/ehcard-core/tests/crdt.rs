@@ -1,0 +1,201 @@
+//! Record documents merge without loss: different fields from different
+//! devices all survive, sets merge as sets, and concurrent edits of one
+//! field keep every value visible in `conflicts`.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use automerge::ActorId;
+use chrono::{DateTime, NaiveDate, Utc};
+use ehcard_core::doc::{Edit, Origin, RecordDoc};
+use ehcard_core::model::{FieldValue, RecordKind, parse_input};
+use ehcard_core::{EditContext, RecordId, SeededEntropy};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn at(secs: i64) -> EditContext {
+    EditContext::new(DateTime::<Utc>::from_timestamp(1_790_000_000 + secs, 0).unwrap(), "tester")
+}
+
+fn actor(n: u8) -> ActorId {
+    ActorId::from([n; 16])
+}
+
+fn base() -> RecordDoc {
+    let input = parse_input(
+        RecordKind::Resident,
+        &json!({
+            "given_name": "Asha", "sex": "female", "birth_year": 1985, "phone": "9876543210",
+            "address": {"street": "Gali 1", "ward": 7}, "allergies": ["Dust"], "blood_group": "A+"
+        }),
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+    )
+    .unwrap();
+    let mut e = SeededEntropy::new(1);
+    let origin = Origin {
+        id: RecordId::new_v7(1_790_000_000_000, &mut e),
+        health_id: None,
+        enrolled_by: "tester".into(),
+        enrolled_device: None,
+        enrolled_at: at(0).now,
+    };
+    RecordDoc::create(RecordKind::Resident, &origin, &input.fields, &actor(0), &at(0)).unwrap()
+}
+
+fn text(s: &str) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+
+/// Round-trip through bytes, as sync does.
+fn exchange(a: &mut RecordDoc, b: &mut RecordDoc) {
+    let a_bytes = a.save();
+    let b_bytes = b.save();
+    a.load_incremental(&b_bytes).unwrap();
+    b.load_incremental(&a_bytes).unwrap();
+}
+
+#[test]
+fn different_fields_from_two_devices_both_survive() {
+    let mut origin = base();
+    let mut a = origin.fork(&actor(1));
+    let mut b = origin.fork(&actor(2));
+    a.apply(&[Edit::Set("phone", text("9123456789"))], &at(10)).unwrap();
+    b.apply(&[Edit::Set("address.street", text("Gali 9"))], &at(20)).unwrap();
+    exchange(&mut a, &mut b);
+    let ra = a.read().unwrap();
+    let rb = b.read().unwrap();
+    assert_eq!(ra.to_json(), rb.to_json());
+    assert_eq!(ra.fields.text("phone"), Some("9123456789"));
+    assert_eq!(ra.fields.text("address.street"), Some("Gali 9"));
+    assert!(ra.conflicts.is_empty());
+    assert_eq!(ra.meta.updated_at, at(20).now, "updated_at is the latest edit");
+}
+
+#[test]
+fn same_field_keeps_both_values_until_someone_resolves_it() {
+    let mut origin = base();
+    let mut a = origin.fork(&actor(1));
+    let mut b = origin.fork(&actor(2));
+    a.apply(&[Edit::Set("blood_group", text("B+"))], &at(10)).unwrap();
+    b.apply(&[Edit::Set("blood_group", text("O-"))], &at(11)).unwrap();
+    exchange(&mut a, &mut b);
+    let ra = a.read().unwrap();
+    assert_eq!(ra.to_json(), b.read().unwrap().to_json());
+    assert_eq!(ra.conflicts.len(), 1);
+    assert_eq!(ra.conflicts[0].field, "blood_group");
+    let mut values: Vec<String> = ra.conflicts[0].values.iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    values.sort();
+    assert_eq!(values, ["B+", "O-"]);
+    // A reviewer who has seen both picks one: the conflict is gone everywhere.
+    a.apply(&[Edit::Set("blood_group", text("O-"))], &at(30)).unwrap();
+    exchange(&mut a, &mut b);
+    let rb = b.read().unwrap();
+    assert!(rb.conflicts.is_empty());
+    assert_eq!(rb.fields.text("blood_group"), Some("O-"));
+}
+
+#[test]
+fn sets_merge_as_sets() {
+    let mut origin = base();
+    let mut a = origin.fork(&actor(1));
+    let mut b = origin.fork(&actor(2));
+    a.apply(&[Edit::Add("allergies", "Peanut".into())], &at(10)).unwrap();
+    b.apply(&[Edit::Add("allergies", "Penicillin".into()), Edit::Remove("allergies", "dust".into())], &at(11)).unwrap();
+    exchange(&mut a, &mut b);
+    let r = a.read().unwrap();
+    assert_eq!(r.fields.set_items("allergies"), ["Peanut", "Penicillin"]);
+    assert!(r.conflicts.is_empty());
+    assert_eq!(r.to_json(), b.read().unwrap().to_json());
+}
+
+#[test]
+fn an_edit_that_changes_nothing_makes_no_change() {
+    let mut d = base();
+    let heads = d.heads();
+    assert!(!d.apply(&[Edit::Set("phone", text("9876543210"))], &at(5)).unwrap());
+    assert_eq!(d.heads(), heads);
+}
+
+#[test]
+fn a_damaged_document_is_refused() {
+    let mut d = base();
+    let mut bytes = d.save();
+    bytes.truncate(bytes.len() / 2);
+    assert!(RecordDoc::load(&bytes, &actor(3)).is_err());
+    assert!(RecordDoc::load(b"not a document", &actor(3)).is_err());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Phone(u8),
+    Street(u8),
+    Blood(u8),
+    Add(u8),
+    Remove(u8),
+    Clear,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..5).prop_map(Op::Phone),
+        (0u8..5).prop_map(Op::Street),
+        (0u8..8).prop_map(Op::Blood),
+        (0u8..6).prop_map(Op::Add),
+        (0u8..6).prop_map(Op::Remove),
+        Just(Op::Clear),
+    ]
+}
+
+fn edit(op: &Op) -> Edit {
+    const GROUPS: [&str; 8] = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
+    match op {
+        Op::Phone(n) => Edit::Set("phone", text(&format!("98765432{:02}", n))),
+        Op::Street(n) => Edit::Set("address.street", text(&format!("Gali {n}"))),
+        Op::Blood(n) => Edit::Set("blood_group", text(GROUPS[*n as usize])),
+        Op::Add(n) => Edit::Add("allergies", format!("item {n}")),
+        Op::Remove(n) => Edit::Remove("allergies", format!("item {n}")),
+        Op::Clear => Edit::Clear("phone"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random edit sequences on forks, merged in random orders, converge to
+    /// the same JSON on every replica.
+    #[test]
+    fn forks_converge_whatever_the_order(
+        edits in prop::collection::vec(prop::collection::vec(op(), 0..6), 2..5),
+        order in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        let mut origin = base();
+        let mut replicas: Vec<RecordDoc> =
+            (0..edits.len()).map(|i| origin.fork(&actor(i as u8 + 1))).collect();
+        for (i, ops) in edits.iter().enumerate() {
+            for (j, o) in ops.iter().enumerate() {
+                replicas[i].apply(&[edit(o)], &at((i * 10 + j) as i64)).unwrap();
+            }
+        }
+        // Partial exchanges in a random order first...
+        let n = replicas.len();
+        for pair in order.chunks(2) {
+            if let [x, y] = pair {
+                let (x, y) = (x.index(n), y.index(n));
+                if x != y {
+                    let bytes = replicas[y].save();
+                    replicas[x].load_incremental(&bytes).unwrap();
+                }
+            }
+        }
+        // ...then everyone receives everything, in reverse order.
+        let all: Vec<Vec<u8>> = replicas.iter_mut().map(|r| r.save()).collect();
+        for r in replicas.iter_mut() {
+            for bytes in all.iter().rev() {
+                r.load_incremental(bytes).unwrap();
+            }
+        }
+        let first = replicas[0].read().unwrap().to_json();
+        for r in &replicas[1..] {
+            prop_assert_eq!(&r.read().unwrap().to_json(), &first);
+        }
+    }
+}

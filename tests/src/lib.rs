@@ -1,0 +1,1 @@
+//! Test helpers live in the test binaries.
