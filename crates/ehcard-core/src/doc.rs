@@ -137,6 +137,27 @@ impl RecordDoc {
         Ok(RecordDoc { doc })
     }
 
+    /// The record a document made by [`RecordDoc::create`] reads as, without
+    /// reading it back (used by bulk imports).
+    pub fn created_record(kind: RecordKind, origin: &Origin, fields: &Fields, ctx: &EditContext) -> Record {
+        let mut fields = fields.clone();
+        fields.0.retain(|_, v| !matches!(v, FieldValue::Set(items) if items.is_empty()));
+        let at = |t: DateTime<Utc>| millis(t.timestamp_millis());
+        Record {
+            meta: Meta {
+                id: origin.id,
+                kind,
+                health_id: origin.health_id,
+                enrolled_by: origin.enrolled_by.clone(),
+                enrolled_device: origin.enrolled_device.clone(),
+                enrolled_at: at(origin.enrolled_at),
+                updated_at: at(ctx.now),
+            },
+            fields,
+            conflicts: Vec::new(),
+        }
+    }
+
     /// Load a saved document and make `actor` the author of later changes.
     pub fn load(bytes: &[u8], actor: &ActorId) -> Result<Self, DocError> {
         let mut doc = AutoCommit::load(bytes).map_err(|e| DocError::Corrupt(e.to_string()))?;
@@ -274,7 +295,8 @@ impl RecordDoc {
         }
     }
 
-    /// The record as it stands, with every conflicting value.
+    /// The record as it stands, with every conflicting value. One pass over
+    /// each map; only keys flagged as conflicting are read again in full.
     pub fn read(&self) -> Result<Record, DocError> {
         let kind = match self.doc.get(ROOT, "kind")? {
             Some((Value::Scalar(s), _)) => match s.as_ref() {
@@ -284,72 +306,68 @@ impl RecordDoc {
             _ => None,
         }
         .ok_or_else(|| DocError::Corrupt("no kind".into()))?;
-        let id = self
-            .text(&ROOT, "id")?
-            .and_then(|s| s.parse::<RecordId>().ok())
-            .ok_or_else(|| DocError::Corrupt("no id".into()))?;
-        let health_id = self.text(&ROOT, "health_id")?.and_then(|s| s.parse::<HealthId>().ok());
-        let enrolled_by = self.text(&ROOT, "enrolled_by")?.unwrap_or_default();
-        let enrolled_device = self.text(&ROOT, "enrolled_device")?;
-        let enrolled_at = self.timestamps(&ROOT, "enrolled_at")?.into_iter().min().unwrap_or_default();
-        let updated_at = self.timestamps(&ROOT, "updated_at")?.into_iter().max().unwrap_or(enrolled_at);
-
         let mut fields = Fields::default();
         let mut conflicts = Vec::new();
-        let mut nested_ids: BTreeMap<&str, Option<ObjId>> = BTreeMap::new();
-        for spec in kind.fields() {
-            let (obj, key) = match spec.path.split_once('.') {
-                None => (ROOT, spec.path),
-                Some((head, rest)) => {
-                    let id = match nested_ids.get(head) {
-                        Some(id) => id.clone(),
-                        None => {
-                            let id = match self.doc.get(ROOT, head)? {
-                                Some((Value::Object(ObjType::Map), id)) => Some(id),
-                                _ => None,
-                            };
-                            nested_ids.insert(head, id.clone());
-                            id
-                        }
-                    };
-                    match id {
-                        Some(id) => (id, rest),
-                        None => continue,
+        let mut id = None;
+        let mut health_id = None;
+        let mut enrolled_by = String::new();
+        let mut enrolled_device = None;
+        let mut enrolled_at = None;
+        let mut updated_at = None;
+        let mut nested: Vec<(String, ObjId)> = Vec::new();
+        for item in self.doc.map_range(ROOT, ..) {
+            let key = item.key.as_ref();
+            match (key, &item.value) {
+                ("id", v) => id = ref_text(v).and_then(|s| s.parse::<RecordId>().ok()),
+                ("health_id", v) => health_id = ref_text(v).and_then(|s| s.parse::<HealthId>().ok()),
+                ("enrolled_by", v) => enrolled_by = ref_text(v).unwrap_or_default(),
+                ("enrolled_device", v) => enrolled_device = ref_text(v),
+                ("enrolled_at", _) => enrolled_at = self.timestamps(&ROOT, key)?.into_iter().min(),
+                ("updated_at", _) => updated_at = self.timestamps(&ROOT, key)?.into_iter().max(),
+                ("kind", _) => {}
+                (_, automerge::ValueRef::Object(ObjType::Map)) => nested.push((key.to_string(), item.id())),
+                (_, v) => {
+                    if let Some(spec) = model::spec(kind, key) {
+                        self.take_scalar(spec.path, &ROOT, key, v, item.conflict, &mut fields, &mut conflicts)?;
                     }
                 }
-            };
-            if let Kind::Set { .. } = spec.kind {
-                if let Some((Value::Object(ObjType::Map), set)) = self.doc.get(&obj, key)? {
+            }
+        }
+        for (name, obj) in nested {
+            match model::spec(kind, &name) {
+                Some(spec) if matches!(spec.kind, Kind::Set { .. }) => {
                     let mut items = BTreeMap::new();
-                    for item in self.doc.map_range(&set, ..) {
-                        if let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) = &item.value {
-                            items.insert(item.key.to_string(), s.to_string());
+                    for item in self.doc.map_range(&obj, ..) {
+                        if let Some(s) = ref_text(&item.value) {
+                            items.insert(item.key.to_string(), s);
                         }
                     }
                     if !items.is_empty() {
                         fields.0.insert(spec.path, FieldValue::Set(items));
                     }
                 }
-                continue;
-            }
-            let all = self.doc.get_all(&obj, key)?;
-            let values: Vec<FieldValue> = all.iter().filter_map(|(v, _)| field_value(v)).collect();
-            if let Some(winner) = values.last() {
-                fields.0.insert(spec.path, winner.clone());
-            }
-            if values.len() > 1 {
-                let mut distinct: Vec<serde_json::Value> = Vec::new();
-                for v in &values {
-                    let j = v.to_json();
-                    if !distinct.contains(&j) {
-                        distinct.push(j);
+                Some(_) => {}
+                None => {
+                    for item in self.doc.map_range(&obj, ..) {
+                        let path = format!("{name}.{}", item.key);
+                        if let Some(spec) = model::spec(kind, &path) {
+                            self.take_scalar(
+                                spec.path,
+                                &obj,
+                                &item.key,
+                                &item.value,
+                                item.conflict,
+                                &mut fields,
+                                &mut conflicts,
+                            )?;
+                        }
                     }
-                }
-                if distinct.len() > 1 {
-                    conflicts.push(Conflict { field: spec.path.to_string(), values: distinct });
                 }
             }
         }
+        conflicts.sort_by_key(|c: &Conflict| kind.fields().iter().position(|f| f.path == c.field));
+        let id = id.ok_or_else(|| DocError::Corrupt("no id".into()))?;
+        let enrolled_at = enrolled_at.unwrap_or_default();
         Ok(Record {
             meta: Meta {
                 id,
@@ -358,21 +376,46 @@ impl RecordDoc {
                 enrolled_by,
                 enrolled_device,
                 enrolled_at: millis(enrolled_at),
-                updated_at: millis(updated_at),
+                updated_at: millis(updated_at.unwrap_or(enrolled_at)),
             },
             fields,
             conflicts,
         })
     }
 
-    fn text(&self, obj: &ObjId, key: &str) -> Result<Option<String>, DocError> {
-        Ok(match self.doc.get(obj, key)? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Str(t) => Some(t.to_string()),
-                _ => None,
-            },
-            _ => None,
-        })
+    #[allow(clippy::too_many_arguments)]
+    fn take_scalar(
+        &self,
+        path: &'static str,
+        obj: &ObjId,
+        key: &str,
+        winner: &automerge::ValueRef<'_>,
+        conflict: bool,
+        fields: &mut Fields,
+        conflicts: &mut Vec<Conflict>,
+    ) -> Result<(), DocError> {
+        if !conflict {
+            if let Some(v) = ref_field_value(winner) {
+                fields.0.insert(path, v);
+            }
+            return Ok(());
+        }
+        let all = self.doc.get_all(obj, key)?;
+        let values: Vec<FieldValue> = all.iter().filter_map(|(v, _)| field_value(v)).collect();
+        if let Some(w) = values.last() {
+            fields.0.insert(path, w.clone());
+        }
+        let mut distinct: Vec<serde_json::Value> = Vec::new();
+        for v in &values {
+            let j = v.to_json();
+            if !distinct.contains(&j) {
+                distinct.push(j);
+            }
+        }
+        if distinct.len() > 1 {
+            conflicts.push(Conflict { field: path.to_string(), values: distinct });
+        }
+        Ok(())
     }
 
     fn timestamps(&self, obj: &ObjId, key: &str) -> Result<Vec<i64>, DocError> {
@@ -399,6 +442,24 @@ fn set_map(items: &BTreeMap<String, String>) -> hydrate::Value {
     let m: std::collections::HashMap<String, hydrate::Value> =
         items.iter().map(|(k, v)| (k.clone(), hydrate::Value::from(v.as_str()))).collect();
     hydrate::Value::Map(hydrate::Map::from(m))
+}
+
+fn ref_text(v: &automerge::ValueRef<'_>) -> Option<String> {
+    match v {
+        automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn ref_field_value(v: &automerge::ValueRef<'_>) -> Option<FieldValue> {
+    use automerge::ScalarValueRef as S;
+    match v {
+        automerge::ValueRef::Scalar(S::Str(t)) => Some(FieldValue::Text(t.to_string())),
+        automerge::ValueRef::Scalar(S::Int(i)) => Some(FieldValue::Int(*i)),
+        automerge::ValueRef::Scalar(S::Uint(u)) => i64::try_from(*u).ok().map(FieldValue::Int),
+        automerge::ValueRef::Scalar(S::Boolean(b)) => Some(FieldValue::Bool(*b)),
+        _ => None,
+    }
 }
 
 fn field_value(v: &Value<'_>) -> Option<FieldValue> {

@@ -160,7 +160,8 @@ fn households_need_a_ward() {
 /// `schema/record-v1.schema.json` and the field table describe the same fields.
 #[test]
 fn the_json_schema_matches_the_field_table() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/record-v1.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/record-v1.schema.json")).unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
     for kind in [RecordKind::Resident, RecordKind::Household] {
         let def = &schema["$defs"][kind.as_str()]["properties"];

@@ -16,7 +16,7 @@ pub mod keyfile;
 mod project;
 mod search;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,9 @@ pub use search::{SearchHit, SearchKind};
 
 const DB_FILE: &str = "ehcard.db";
 const KEY_FILE: &str = "ehcard.key";
+
+/// Records planned, built (in parallel) and written per step of an import.
+const IMPORT_CHUNK: usize = 1024;
 
 const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/device/0001_init.sql")];
 
@@ -76,6 +79,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("file: {0}")]
     Io(#[from] std::io::Error),
+    #[error("an import worker stopped unexpectedly; nothing was imported")]
+    Worker,
 }
 
 impl StoreError {
@@ -99,6 +104,7 @@ impl StoreError {
             StoreError::Doc(_) => "document",
             StoreError::Sqlite(_) => "database",
             StoreError::Io(_) => "io",
+            StoreError::Worker => "worker",
         }
     }
 }
@@ -177,7 +183,8 @@ fn open_connection(dir: &Path, key: &keyfile::DataKey) -> Result<Connection, Sto
          PRAGMA synchronous = FULL;
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -32000;",
+         PRAGMA cache_size = -65536;
+         PRAGMA cipher_memory_security = OFF;",
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
@@ -327,12 +334,43 @@ impl Store {
             // Households first, so members find them.
             let (households, residents): (Vec<Input>, Vec<Input>) =
                 inputs.into_iter().partition(|i| i.kind == RecordKind::Household);
-            for (i, input) in households.into_iter().chain(residents).enumerate() {
-                w.insert(input, entropy, ctx)?;
-                if i % 256 == 255 {
-                    progress(i + 1);
+            let mut all = households.into_iter().chain(residents).peekable();
+            // A pipeline: this thread plans a chunk and writes the chunk
+            // before it, while a builder makes the documents in between.
+            let actor = device.actor.clone();
+            std::thread::scope(|scope| -> Result<(), StoreError> {
+                let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Vec<NewDoc>>(1);
+                let (built_tx, built_rx) = std::sync::mpsc::sync_channel::<Built>(1);
+                scope.spawn(move || {
+                    for jobs in job_rx {
+                        if built_tx.send(build_docs(&jobs, &actor, ctx)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut done = 0;
+                let mut in_flight = std::collections::VecDeque::new();
+                loop {
+                    if all.peek().is_some() {
+                        let mut jobs = Vec::new();
+                        let mut planned = 0;
+                        for input in all.by_ref().take(IMPORT_CHUNK) {
+                            w.plan(input, entropy, ctx, &mut jobs)?;
+                            planned += 1;
+                        }
+                        job_tx.send(jobs).map_err(|_| StoreError::Worker)?;
+                        in_flight.push_back(planned);
+                        if in_flight.len() < 2 {
+                            continue;
+                        }
+                    }
+                    let Some(count) = in_flight.pop_front() else { break };
+                    w.write_built(built_rx.recv().map_err(|_| StoreError::Worker)?)?;
+                    done += count;
+                    progress(done);
                 }
-            }
+                Ok(())
+            })?;
             w.flush()?;
         }
         tx.commit()?;
@@ -511,15 +549,55 @@ struct Writer<'a> {
     device: &'a DeviceInfo,
     docs: HashMap<RecordId, (RecordDoc, RecordKind, bool)>,
     next_sequence: Option<u32>,
+    /// Ids and eHealth IDs planned but not yet written.
+    planned: HashSet<RecordId>,
+    planned_health: HashSet<HealthId>,
+}
+
+type Built = Vec<Result<(Record, Vec<u8>), DocError>>;
+
+/// Make documents (on every core when there are many) and save them.
+fn build_docs(jobs: &[NewDoc], actor: &ActorId, ctx: &EditContext) -> Built {
+    let build = |job: &NewDoc| -> Result<(Record, Vec<u8>), DocError> {
+        let mut doc = RecordDoc::create(job.kind, &job.origin, &job.fields, actor, ctx)?;
+        Ok((RecordDoc::created_record(job.kind, &job.origin, &job.fields, ctx), doc.save()))
+    };
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    if threads < 2 || jobs.len() < 64 {
+        return jobs.iter().map(build).collect();
+    }
+    let per = jobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            jobs.chunks(per).map(|part| scope.spawn(move || part.iter().map(build).collect::<Vec<_>>())).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(DocError::Corrupt("worker thread failed".into()))]))
+            .collect()
+    })
+}
+
+/// A document to make: everything about it is decided.
+struct NewDoc {
+    kind: RecordKind,
+    origin: Origin,
+    fields: Fields,
 }
 
 impl<'a> Writer<'a> {
     fn new(tx: &'a Transaction<'a>, device: &'a DeviceInfo) -> Self {
-        Writer { tx, device, docs: HashMap::new(), next_sequence: None }
+        Writer {
+            tx,
+            device,
+            docs: HashMap::new(),
+            next_sequence: None,
+            planned: HashSet::new(),
+            planned_health: HashSet::new(),
+        }
     }
 
     fn exists(&self, id: &RecordId) -> Result<bool, StoreError> {
-        if self.docs.contains_key(id) {
+        if self.docs.contains_key(id) || self.planned.contains(id) {
             return Ok(true);
         }
         Ok(self.tx.query_row("SELECT 1 FROM docs WHERE id = ?1", [id.to_string()], |_| Ok(())).optional()?.is_some())
@@ -561,7 +639,7 @@ impl<'a> Writer<'a> {
             .query_row("SELECT 1 FROM residents WHERE health_id = ?1", [h.compact()], |_| Ok(()))
             .optional()?
             .is_some();
-        Ok(!taken)
+        Ok(!taken && !self.planned_health.contains(h))
     }
 
     fn write(&self, id: &RecordId, kind: RecordKind, doc: &mut RecordDoc) -> Result<(), StoreError> {
@@ -575,6 +653,21 @@ impl<'a> Writer<'a> {
     }
 
     fn insert(&mut self, input: Input, entropy: &mut dyn Entropy, ctx: &EditContext) -> Result<RecordId, StoreError> {
+        let mut jobs = Vec::new();
+        let id = self.plan(input, entropy, ctx, &mut jobs)?;
+        self.write_jobs(jobs, ctx)?;
+        Ok(id)
+    }
+
+    /// Decide a new record's ids and household; documents that can be made
+    /// independently are pushed to `jobs` for [`Writer::write_jobs`].
+    fn plan(
+        &mut self,
+        input: Input,
+        entropy: &mut dyn Entropy,
+        ctx: &EditContext,
+        jobs: &mut Vec<NewDoc>,
+    ) -> Result<RecordId, StoreError> {
         let id = match input.id {
             Some(id) => {
                 if self.exists(&id)? {
@@ -595,8 +688,12 @@ impl<'a> Writer<'a> {
             }
             (RecordKind::Resident, None) => Some(self.next_health_id()?),
         };
+        if let Some(h) = health_id {
+            self.planned_health.insert(h);
+        }
+        self.planned.insert(id);
         if input.kind == RecordKind::Resident {
-            self.attach_household(&id, &mut fields, entropy, ctx)?;
+            self.attach_household(&id, &mut fields, entropy, ctx, jobs)?;
         }
         let origin = Origin {
             id,
@@ -605,15 +702,32 @@ impl<'a> Writer<'a> {
             enrolled_device: input.carried.enrolled_device.or_else(|| Some(self.device.number.to_string())),
             enrolled_at: input.carried.enrolled_at.unwrap_or(ctx.now),
         };
-        let mut doc = RecordDoc::create(input.kind, &origin, &fields, &self.device.actor, ctx)?;
         if input.kind == RecordKind::Resident {
-            // Residents are not touched again in this transaction: write them
-            // now rather than hold a bulk import in memory.
-            self.write(&id, RecordKind::Resident, &mut doc)?;
+            // Residents are not touched again in this transaction.
+            jobs.push(NewDoc { kind: input.kind, origin, fields });
         } else {
+            // Members named later in the batch may join it: keep it open.
+            let doc = RecordDoc::create(input.kind, &origin, &fields, &self.device.actor, ctx)?;
             self.docs.insert(id, (doc, input.kind, true));
         }
         Ok(id)
+    }
+
+    /// Make the planned documents and write them.
+    fn write_jobs(&mut self, jobs: Vec<NewDoc>, ctx: &EditContext) -> Result<(), StoreError> {
+        let built = build_docs(&jobs, &self.device.actor, ctx);
+        self.write_built(built)
+    }
+
+    /// Write made documents, in order, with their projections.
+    fn write_built(&mut self, built: Built) -> Result<(), StoreError> {
+        let mut insert = self.tx.prepare_cached("INSERT INTO docs(id, kind, data) VALUES (?1, ?2, ?3)")?;
+        for item in built {
+            let (record, bytes) = item?;
+            insert.execute(params![record.meta.id.to_string(), record.meta.kind.as_str(), bytes])?;
+            project::project(self.tx, &record)?;
+        }
+        Ok(())
     }
 
     /// Put a new resident into its household: the one named, or a new one
@@ -624,40 +738,50 @@ impl<'a> Writer<'a> {
         fields: &mut Fields,
         entropy: &mut dyn Entropy,
         ctx: &EditContext,
+        jobs: &mut Vec<NewDoc>,
     ) -> Result<(), StoreError> {
-        let is_head = fields.text("relation_to_head") == Some("self");
-        let household = match fields.text("household_id").and_then(|s| s.parse::<RecordId>().ok()) {
-            Some(h) if self.exists(&h)? => h,
-            named => {
-                let h = named.unwrap_or_else(|| RecordId::new_v7(ctx.unix_millis(), entropy));
-                let mut hf = Fields::default();
-                for path in ["address.house", "address.street", "address.locality", "address.ward", "address.pincode"] {
-                    if let Some(v) = fields.get(path) {
-                        hf.0.insert(path, v.clone());
-                    }
-                }
-                let origin = Origin {
-                    id: h,
-                    health_id: None,
-                    enrolled_by: ctx.worker.clone(),
-                    enrolled_device: Some(self.device.number.to_string()),
-                    enrolled_at: ctx.now,
-                };
-                let doc = RecordDoc::create(RecordKind::Household, &origin, &hf, &self.device.actor, ctx)?;
-                self.docs.insert(h, (doc, RecordKind::Household, true));
-                fields.0.insert("household_id", FieldValue::Text(h.to_string()));
-                if named.is_none() && fields.get("relation_to_head").is_none() {
-                    fields.0.insert("relation_to_head", FieldValue::Text("self".into()));
-                }
-                h
+        let named = fields.text("household_id").and_then(|s| s.parse::<RecordId>().ok());
+        if let Some(h) = named
+            && self.exists(&h)?
+        {
+            let mut edits = vec![Edit::Add("members", resident.to_string())];
+            if fields.text("relation_to_head") == Some("self") {
+                edits.push(Edit::Set("head_id", FieldValue::Text(resident.to_string())));
             }
-        };
-        let is_head = is_head || fields.text("relation_to_head") == Some("self");
-        let mut edits = vec![Edit::Add("members", resident.to_string())];
-        if is_head {
-            edits.push(Edit::Set("head_id", FieldValue::Text(resident.to_string())));
+            self.doc(&h)?.apply(&edits, ctx)?;
+            return Ok(());
         }
-        self.doc(&household)?.apply(&edits, ctx)?;
+        // A new household at the resident's address, with the resident in it.
+        let h = named.unwrap_or_else(|| RecordId::new_v7(ctx.unix_millis(), entropy));
+        fields.0.insert("household_id", FieldValue::Text(h.to_string()));
+        if named.is_none() && fields.get("relation_to_head").is_none() {
+            fields.0.insert("relation_to_head", FieldValue::Text("self".into()));
+        }
+        let mut hf = Fields::default();
+        for path in ["address.house", "address.street", "address.locality", "address.ward", "address.pincode"] {
+            if let Some(v) = fields.get(path) {
+                hf.0.insert(path, v.clone());
+            }
+        }
+        hf.0.insert("members", FieldValue::Set([(resident.to_string(), resident.to_string())].into()));
+        if fields.text("relation_to_head") == Some("self") {
+            hf.0.insert("head_id", FieldValue::Text(resident.to_string()));
+        }
+        let origin = Origin {
+            id: h,
+            health_id: None,
+            enrolled_by: ctx.worker.clone(),
+            enrolled_device: Some(self.device.number.to_string()),
+            enrolled_at: ctx.now,
+        };
+        if named.is_some() {
+            // Others in this batch may name it too: keep it until the flush.
+            let doc = RecordDoc::create(RecordKind::Household, &origin, &hf, &self.device.actor, ctx)?;
+            self.docs.insert(h, (doc, RecordKind::Household, true));
+        } else {
+            self.planned.insert(h);
+            jobs.push(NewDoc { kind: RecordKind::Household, origin, fields: hf });
+        }
         Ok(())
     }
 

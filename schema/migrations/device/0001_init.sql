@@ -9,11 +9,14 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- A rowid table: documents are appended in the order they are written, and
+-- only the small id index takes random inserts.
 CREATE TABLE docs (
-    id   TEXT PRIMARY KEY,          -- record id (UUIDv7)
+    rid  INTEGER PRIMARY KEY,
+    id   TEXT NOT NULL UNIQUE,      -- record id (UUIDv7)
     kind TEXT NOT NULL CHECK (kind IN ('resident', 'household')),
     data BLOB NOT NULL              -- saved Automerge document
-) WITHOUT ROWID;
+);
 
 CREATE TABLE residents (
     rid           INTEGER PRIMARY KEY,
@@ -43,8 +46,7 @@ CREATE INDEX residents_ward ON residents(ward);
 CREATE VIRTUAL TABLE residents_fts USING fts5(
     given_name, family_name, name_hi,
     content = 'residents', content_rowid = 'rid',
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER residents_ai AFTER INSERT ON residents BEGIN
     INSERT INTO residents_fts(rowid, given_name, family_name, name_hi)
