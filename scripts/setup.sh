@@ -6,10 +6,16 @@ set -euo pipefail
 need_apt=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-# C toolchain and OpenSSL's libcrypto for SQLCipher (bundled by rusqlite).
-for p in build-essential pkg-config libssl-dev; do
+# C toolchain and OpenSSL's libcrypto for SQLCipher (bundled by rusqlite);
+# the openssl command makes test certificates.
+for p in build-essential pkg-config libssl-dev openssl; do
   have_pkg "$p" || need_apt+=("$p")
 done
+# PostgreSQL server binaries: the tests start throw-away clusters from them
+# (no service is started or needed).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"

@@ -5,6 +5,8 @@
 //! import rate, search and show latency, bytes on disk per resident. The
 //! baseline is plain rusqlite on an unencrypted file holding the same JSON.
 
+mod sync_bench;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -31,6 +33,14 @@ enum Cmd {
         residents: usize,
         #[arg(long, default_value_t = 1000)]
         queries: usize,
+    },
+    /// Sync workloads W1-W4 on SQLite and PostgreSQL.
+    Sync {
+        #[arg(long, default_value_t = 10_000)]
+        residents: usize,
+        /// sqlite, postgres or both.
+        #[arg(long, default_value = "both")]
+        stores: String,
     },
     /// Cost of each step of making a record document.
     Doc {
@@ -345,5 +355,6 @@ fn main() -> Result<()> {
     match Args::parse().command {
         Cmd::Store { residents, queries } => store_bench(residents, queries),
         Cmd::Doc { residents } => doc_bench(residents),
+        Cmd::Sync { residents, stores } => sync_bench::sync_bench(residents, &stores),
     }
 }

@@ -36,6 +36,21 @@ pub enum Command {
         /// A label for this device, e.g. "Ward 12 tablet 3".
         #[arg(long, default_value = "standalone")]
         label: String,
+        /// Provision against this sync server (with --code).
+        #[arg(long, requires = "code", conflicts_with = "device_number")]
+        server: Option<String>,
+        /// The one-time provisioning code from the administrator.
+        #[arg(long, requires = "server")]
+        code: Option<String>,
+        /// PEM certificate to trust for the server (a private registry's CA).
+        #[arg(long, requires = "server")]
+        ca: Option<PathBuf>,
+    },
+    /// Send this tablet's changes to the server and take in its wards'
+    /// changes from other tablets.
+    Sync {
+        #[arg(long)]
+        json: bool,
     },
     /// Change the passphrase (EHCARD_PASSPHRASE is the old one and
     /// EHCARD_NEW_PASSPHRASE the new one when not on a terminal).

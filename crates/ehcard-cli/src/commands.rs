@@ -12,11 +12,13 @@ use ehcard_core::ids::DeviceNumber;
 use ehcard_core::model::{self, Input, Kind, Record, RecordKind};
 use ehcard_core::validate::{FieldError, Rule};
 use ehcard_core::{EditContext, Lang};
-use ehcard_store::{CreateOptions, DEFAULT_ITERATIONS, LineError, Store, StoreError};
+use ehcard_store::{CreateOptions, DEFAULT_ITERATIONS, LineError, Provisioning, Store, StoreError};
+use ehcard_sync::client::SyncError;
 use serde_json::{Value, json};
 
 use crate::cli::{Args, Command};
 use crate::io::{self, OsEntropy};
+use ehcard_sync::http::Http;
 
 /// Field errors in a record given on the command line (exit code 3).
 #[derive(Debug)]
@@ -33,6 +35,15 @@ impl std::error::Error for InvalidInput {}
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<InvalidInput>().is_some() {
         return 3;
+    }
+    if err.downcast_ref::<Incomplete>().is_some() {
+        return 7;
+    }
+    match err.downcast_ref::<SyncError>() {
+        Some(SyncError::Unreachable(_) | SyncError::Broken(_)) => return 5,
+        Some(SyncError::Revoked(_)) => return 6,
+        Some(SyncError::Store(StoreError::WrongPassphrase)) => return 4,
+        _ => {}
     }
     match err.downcast_ref::<StoreError>() {
         Some(StoreError::Invalid(_) | StoreError::Import(_) | StoreError::Exists(_) | StoreError::HealthIdTaken(_)) => {
@@ -111,7 +122,11 @@ impl Ctx {
 pub fn run(args: Args) -> Result<()> {
     let ctx = Ctx { dir: io::data_dir(args.data)?, lang: args.lang, worker: args.worker };
     match args.command {
-        Command::Init { device_number, label } => init(&ctx, device_number, label),
+        Command::Init { device_number, label, server, code, ca } => match (server, code) {
+            (Some(server), Some(code)) => init_server(&ctx, &server, &code, ca.as_deref()),
+            _ => init(&ctx, device_number, label),
+        },
+        Command::Sync { json } => sync(&ctx, json),
         Command::Passwd => passwd(&ctx),
         Command::Enroll { json, household, json_out } => enroll(&ctx, json, household, json_out),
         Command::Import { file, skip_invalid } => import(&ctx, &file, skip_invalid.as_deref()),
@@ -139,6 +154,106 @@ fn init(ctx: &Ctx, device_number: u32, label: String) -> Result<()> {
         println!(
             "note: device number 00000 is for a standalone device; eHealth IDs made here are unique only on this device"
         );
+    }
+    Ok(())
+}
+
+fn init_server(ctx: &Ctx, server: &str, code: &str, ca: Option<&Path>) -> Result<()> {
+    if ehcard_store::exists(&ctx.dir) {
+        return Err(StoreError::AlreadyInitialised(ctx.dir.clone()).into());
+    }
+    let ca_pem = match ca {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let pass = io::new_passphrase("EHCARD_PASSPHRASE")?;
+    ehcard_store::keyfile::check_passphrase_strength(&pass)?;
+    let key = ehcard_sync::auth::generate_key()?;
+    let public = ehcard_sync::auth::public_key(&key)?;
+    let mut http = Http::new(server, ca_pem.as_deref()).map_err(SyncError::from)?;
+    let p =
+        ehcard_sync::client::provision(&mut http, code, public).context("provisioning failed; nothing was created")?;
+    let options = CreateOptions {
+        device_number: DeviceNumber::new(p.device_number)?,
+        device_label: p.label.clone(),
+        kdf_iterations: DEFAULT_ITERATIONS,
+    };
+    let mut store = Store::create(&ctx.dir, &pass, &options, &mut OsEntropy::new())?;
+    store.set_provisioning(&Provisioning {
+        server_url: server.trim_end_matches('/').to_string(),
+        device_id: p.device_id.clone(),
+        device_number: p.device_number,
+        wards: p.wards.clone(),
+        key_pkcs8_hex: hex::encode(&key),
+        ca_pem,
+    })?;
+    let offset = p.server_time - Utc::now().timestamp();
+    store.set_setting("clock_offset", &offset.to_string())?;
+    println!("provisioned as device {} ({}) for ward(s) {:?}", store.device().number, p.label, p.wards);
+    println!("created an encrypted store in {}", store.dir().display());
+    println!("next: `ehcard sync` to fetch your wards' records");
+    Ok(())
+}
+
+/// A sync that ended with changes still unsent (exit code 7).
+#[derive(Debug)]
+pub struct Incomplete(pub u64);
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sync incomplete: {} record(s) still to send; run `ehcard sync` again", self.0)
+    }
+}
+
+impl std::error::Error for Incomplete {}
+
+fn sync(ctx: &Ctx, json: bool) -> Result<()> {
+    let mut store = ctx.open()?;
+    let p = store.provisioning()?.ok_or(SyncError::NotProvisioned)?;
+    let mut http = Http::new(&p.server_url, p.ca_pem.as_deref()).map_err(SyncError::from)?;
+    let mut up = io::progress(0, "sending");
+    let mut down = io::progress(0, "receiving");
+    let summary = ehcard_sync::client::sync(&mut store, &mut http, Utc::now().timestamp(), &mut |pr| {
+        if pr.phase == "push" {
+            up.set_length(pr.records_up_total);
+            up.set_position(pr.records_up);
+        } else {
+            down.set_position(pr.records_down);
+        }
+    });
+    up.finish();
+    down.finish();
+    let summary = summary?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "sent {} record(s) ({} merged, {} already there), {} KB up",
+            summary.pushed,
+            summary.merged,
+            summary.unchanged,
+            summary.bytes_up / 1024
+        );
+        println!(
+            "received {} change(s): {} new record(s), {} updated, {} KB down",
+            summary.pulled,
+            summary.created,
+            summary.updated,
+            summary.bytes_down / 1024
+        );
+        if !summary.conflicts.is_empty() {
+            println!(
+                "{} record(s) now show conflicting values (see `ehcard show ID`): {}",
+                summary.conflicts.len(),
+                summary.conflicts.join(", ")
+            );
+        }
+    }
+    if !summary.complete {
+        return Err(Incomplete(summary.still_pending).into());
+    }
+    if !json {
+        println!("sync complete: the server has every record on this tablet");
     }
     Ok(())
 }
@@ -371,6 +486,7 @@ fn show(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     print_record(&record);
+    println!("{:<34} {}", "sync", store.sync_state(&rid)?.describe());
     Ok(())
 }
 

@@ -83,6 +83,14 @@ impl Progress {
         }
     }
 
+    pub fn set_length(&mut self, n: u64) {
+        match self {
+            Progress::Bar(b) => b.set_length(n),
+            Progress::Plain { len, .. } => *len = n,
+            Progress::Hidden => {}
+        }
+    }
+
     pub fn inc(&mut self, n: u64) {
         if let Progress::Bar(b) = self {
             b.inc(n);

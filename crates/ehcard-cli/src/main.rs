@@ -2,7 +2,8 @@
 //! encrypted store in `--data DIR` and exits non-zero on any failure.
 //!
 //! Exit codes: 0 success; 1 failure; 2 usage; 3 invalid input (nothing was
-//! changed); 4 locked (wrong passphrase, no store).
+//! changed); 4 locked (wrong passphrase, no store); 5 no network; 6 tablet
+//! revoked; 7 sync incomplete.
 
 mod cli;
 mod commands;

@@ -165,6 +165,21 @@ impl RecordDoc {
         Ok(RecordDoc { doc })
     }
 
+    /// An empty document to take in changes from elsewhere.
+    pub fn empty(actor: &ActorId) -> Self {
+        RecordDoc { doc: AutoCommit::new().with_actor(actor.clone()) }
+    }
+
+    /// Whether received changes wait for changes this replica lacks.
+    pub fn has_pending_changes(&mut self) -> bool {
+        !self.doc.get_missing_deps(&[]).is_empty()
+    }
+
+    /// Whether every change in `heads` is here.
+    pub fn contains(&mut self, heads: &[ChangeHash]) -> bool {
+        heads.iter().all(|h| self.doc.get_change_by_hash(h).is_some())
+    }
+
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()

@@ -10,6 +10,7 @@ pub mod doc;
 pub mod env;
 pub mod ids;
 pub mod lang;
+pub mod merge;
 pub mod model;
 pub mod validate;
 

@@ -653,6 +653,32 @@ pub fn validate(kind: RecordKind, fields: &Fields) -> Vec<FieldError> {
     errors
 }
 
+/// Field-level checks of a record read from a document: every value, and
+/// every conflicting value, must be one that a valid edit could have made.
+/// (Rules across fields are not checked: two valid concurrent edits can
+/// disagree across fields, and a reviewer settles that.)
+pub fn check_fields(record: &Record, today: NaiveDate) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let kind = record.meta.kind;
+    for (path, value) in &record.fields.0 {
+        if let Some(spec) = spec(kind, path)
+            && let Err(rule) = parse_json_value(spec, &value.to_json(), today)
+        {
+            errors.push(FieldError::new(*path, rule));
+        }
+    }
+    for c in &record.conflicts {
+        if let Some(spec) = spec(kind, &c.field) {
+            for v in &c.values {
+                if let Err(rule) = parse_json_value(spec, v, today) {
+                    errors.push(FieldError::new(c.field.clone(), rule));
+                }
+            }
+        }
+    }
+    errors
+}
+
 /// A resident's year of birth, from either field.
 pub fn birth_year(fields: &Fields) -> Option<i64> {
     fields.int("birth_year").or_else(|| fields.text("date_of_birth").and_then(|d| d.get(..4)?.parse().ok()))

@@ -39,6 +39,7 @@ pub enum Rule {
     NotJson(String),
     Taken,
     NotASet,
+    WardNotAssigned(String),
 }
 
 impl Rule {
@@ -76,6 +77,7 @@ impl Rule {
             Rule::NotJson(_) => "not_json",
             Rule::Taken => "taken",
             Rule::NotASet => "not_a_set",
+            Rule::WardNotAssigned(_) => "ward_not_assigned",
         }
     }
 
@@ -120,6 +122,7 @@ impl Rule {
             Rule::NotJson(why) => format!("is not valid JSON: {why}"),
             Rule::Taken => "is already used by another record (on this device or earlier in the file)".into(),
             Rule::NotASet => "is not a list: use path=value (+= and -= are for lists)".into(),
+            Rule::WardNotAssigned(w) => format!("is not one of this tablet's wards ({w})"),
         }
     }
 
@@ -156,6 +159,7 @@ impl Rule {
             Rule::NotJson(why) => format!("मान्य JSON नहीं है: {why}"),
             Rule::Taken => "पहले से किसी दूसरे रिकॉर्ड में उपयोग हो चुका है (इस डिवाइस पर या फ़ाइल में पहले)".into(),
             Rule::NotASet => "सूची नहीं है: path=value लिखें (+= और -= सूचियों के लिए हैं)".into(),
+            Rule::WardNotAssigned(w) => format!("इस टैबलेट के वार्डों ({w}) में से नहीं है"),
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod keyfile;
 mod project;
 mod search;
+pub mod sync;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 pub use keyfile::{DEFAULT_ITERATIONS, KeyFile};
 pub use search::{SearchHit, SearchKind};
+pub use sync::{Applied, Incoming, Outgoing, Provisioning, SyncState};
 
 const DB_FILE: &str = "ehcard.db";
 const KEY_FILE: &str = "ehcard.key";
@@ -38,7 +40,10 @@ const KEY_FILE: &str = "ehcard.key";
 /// Records planned, built (in parallel) and written per step of an import.
 const IMPORT_CHUNK: usize = 1024;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/device/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../schema/migrations/device/0001_init.sql"),
+    include_str!("../../../schema/migrations/device/0002_sync.sql"),
+];
 
 /// Everything that can go wrong with the local store.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +136,8 @@ pub struct DeviceInfo {
     pub number: DeviceNumber,
     pub label: String,
     pub actor: ActorId,
+    /// The wards a provisioned tablet may enroll in (`None`: standalone).
+    pub wards: Option<Vec<u16>>,
 }
 
 /// Counts for `ehcard stats`.
@@ -205,11 +212,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
-fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         params![key, value],
@@ -288,10 +295,13 @@ impl Store {
             meta_get(&conn, "device_number")?.and_then(|s| s.parse::<u32>().ok()).ok_or(StoreError::Corrupt)?;
         let label = meta_get(&conn, "device_label")?.unwrap_or_default();
         let actor = meta_get(&conn, "actor")?.and_then(|a| hex::decode(a).ok()).ok_or(StoreError::Corrupt)?;
+        let wards = meta_get(&conn, "provisioning")?
+            .and_then(|s| serde_json::from_str::<sync::Provisioning>(&s).ok())
+            .map(|p| p.wards);
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),
-            device: DeviceInfo { number: DeviceNumber::new(number)?, label, actor: ActorId::from(actor) },
+            device: DeviceInfo { number: DeviceNumber::new(number)?, label, actor: ActorId::from(actor), wards },
         })
     }
 
@@ -631,6 +641,21 @@ impl<'a> Writer<'a> {
         Ok(id)
     }
 
+    /// A provisioned tablet keeps to its wards: the registry would refuse
+    /// anything else, and the record would never leave the tablet.
+    fn check_ward(&self, fields: &Fields) -> Result<(), StoreError> {
+        if let (Some(wards), Some(ward)) = (&self.device.wards, fields.int("address.ward"))
+            && !wards.iter().any(|w| i64::from(*w) == ward)
+        {
+            let list = wards.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", ");
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "address.ward",
+                ehcard_core::Rule::WardNotAssigned(list),
+            )]));
+        }
+        Ok(())
+    }
+
     /// Residents are written as they are made, so the projection knows
     /// every eHealth ID in use.
     fn health_id_free(&self, h: &HealthId) -> Result<bool, StoreError> {
@@ -645,7 +670,7 @@ impl<'a> Writer<'a> {
     fn write(&self, id: &RecordId, kind: RecordKind, doc: &mut RecordDoc) -> Result<(), StoreError> {
         let mut upsert = self.tx.prepare_cached(
             "INSERT INTO docs(id, kind, data) VALUES (?1, ?2, ?3)
-             ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+             ON CONFLICT(id) DO UPDATE SET data = excluded.data, dirty = 1, version = version + 1",
         )?;
         upsert.execute(params![id.to_string(), kind.as_str(), doc.save()])?;
         project::project(self.tx, &doc.read()?)?;
@@ -678,6 +703,7 @@ impl<'a> Writer<'a> {
             None => RecordId::new_v7(ctx.unix_millis(), entropy),
         };
         let mut fields = input.fields;
+        self.check_ward(&fields)?;
         let health_id = match (input.kind, input.carried.health_id) {
             (RecordKind::Household, _) => None,
             (RecordKind::Resident, Some(h)) => {
@@ -793,6 +819,9 @@ impl<'a> Writer<'a> {
         let errors = model::validate(after.meta.kind, &after.fields);
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));
+        }
+        if before.fields.int("address.ward") != after.fields.int("address.ward") {
+            self.check_ward(&after.fields)?;
         }
         self.docs.insert(*id, (doc, after.meta.kind, true));
         if after.meta.kind == RecordKind::Resident {

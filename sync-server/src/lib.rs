@@ -1,0 +1,10 @@
+//! `ehcard-server`: the sync server and citywide registry.
+//!
+//! **Architecture invariant:** the server is stateless apart from its store.
+//! Nothing is kept in memory that another instance must see (nonces, feed
+//! positions, device state all live in the database), so several instances
+//! can serve one PostgreSQL database behind a load balancer.
+
+pub mod api;
+pub mod metrics;
+pub mod store;

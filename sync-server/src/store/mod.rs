@@ -1,0 +1,277 @@
+//! The registry's store: one trait, two implementations (SQLite, the
+//! embedded default, and PostgreSQL for production), chosen by the
+//! database URL's scheme. Both run the same conformance tests.
+//!
+//! The merge itself ([`merge_one`]) is shared: a store only loads, locks
+//! and writes rows.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use automerge::ActorId;
+use chrono::NaiveDate;
+use ehcard_core::merge::{MergeOutcome, heads_to_hex, merge_incoming};
+use ehcard_core::model::{Record, RecordKind, birth_year};
+use ehcard_core::validate::FieldError;
+use ehcard_sync::wire::{PullEntry, PushStatus};
+use serde::Serialize;
+
+/// A tablet as the registry knows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub number: u32,
+    pub label: String,
+    pub wards: Vec<u16>,
+    #[serde(skip)]
+    pub public_key: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub provisioned_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_sync_at: Option<i64>,
+    pub code_expires_at: Option<i64>,
+}
+
+impl Device {
+    pub fn status(&self) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.provisioned_at.is_some() {
+            "active"
+        } else {
+            "awaiting provisioning"
+        }
+    }
+}
+
+/// A device to add, with the hash of its one-time code.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: String,
+    pub label: String,
+    pub wards: Vec<u16>,
+    pub code_hash: Vec<u8>,
+    pub code_expires_at: i64,
+    pub now: i64,
+}
+
+/// One record of a push.
+#[derive(Debug, Clone)]
+pub struct PushItem {
+    pub id: String,
+    pub changes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    pub id: String,
+    pub status: PushStatus,
+    pub heads: Vec<String>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    pub entries: Vec<PullEntry>,
+    pub cursor: i64,
+    pub more: bool,
+}
+
+/// Counts for `ehcard-server stats`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub residents: i64,
+    pub households: i64,
+    pub with_conflicts: i64,
+    pub feed_entries: i64,
+    pub residents_by_ward: std::collections::BTreeMap<i64, i64>,
+    pub devices: Vec<DeviceStats>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceStats {
+    pub id: String,
+    pub number: u32,
+    pub label: String,
+    pub status: String,
+    pub wards: Vec<u16>,
+    pub records_last_changed: i64,
+    pub last_sync_at: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unknown provisioning code: check it, or ask for a new one")]
+    UnknownCode,
+    #[error("this provisioning code has expired: ask the administrator for a new one")]
+    CodeExpired,
+    #[error("no device {0}")]
+    NoDevice(String),
+    #[error("record {id} is in ward {ward}, which is not one of this tablet's wards ({wards})")]
+    OtherWard { id: String, ward: i64, wards: String },
+    #[error("record {id} is not valid: {}", ehcard_core::validate::messages(.errors, ehcard_core::Lang::En).replace('\n', "; "))]
+    Invalid { id: String, errors: Vec<FieldError> },
+    #[error("record {id} is damaged: {message}")]
+    Corrupt { id: String, message: String },
+    #[error("the database schema is newer than this server (version {0}); update ehcard-server")]
+    TooNew(i64),
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// What the registry stores, whatever the database.
+#[async_trait::async_trait]
+pub trait RegistryStore: Send + Sync + 'static {
+    /// Bring the schema up to date.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Add a device awaiting provisioning; it is given the next device number.
+    async fn add_device(&self, new: NewDevice) -> Result<Device, StoreError>;
+    /// Use a one-time code: register `public_key` for its device.
+    async fn redeem_code(&self, code_hash: &[u8], public_key: &[u8], now: i64) -> Result<Device, StoreError>;
+    async fn device(&self, id: &str) -> Result<Option<Device>, StoreError>;
+    async fn devices(&self) -> Result<Vec<Device>, StoreError>;
+    async fn revoke_device(&self, id: &str, now: i64) -> Result<Device, StoreError>;
+    /// Remember a request nonce; false if it was seen before (a replay).
+    async fn remember_nonce(&self, device: &str, nonce: &str, now: i64) -> Result<bool, StoreError>;
+    /// Merge a batch in one transaction: all of it, or (on any error) none.
+    async fn push(&self, device: &Device, items: Vec<PushItem>, now: i64) -> Result<Vec<PushOutcome>, StoreError>;
+    /// Feed entries of the device's wards after `cursor`, not its own.
+    async fn pull(&self, device: &Device, cursor: i64, limit: u32, now: i64) -> Result<PullPage, StoreError>;
+    /// A whole document, with its heads and ward.
+    async fn record(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<String>, i64)>, StoreError>;
+    async fn stats(&self) -> Result<Stats, StoreError>;
+}
+
+pub type DynStore = Arc<dyn RegistryStore>;
+
+/// Open the store a URL names: `sqlite://PATH` or `postgres://…`.
+pub async fn open(url: &str) -> Result<DynStore, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PgStore::connect(url).await?));
+    }
+    Err(StoreError::Database(format!("unknown database URL {url:?}: use sqlite://PATH or postgres://…")))
+}
+
+/// The server's own actor: it never edits records, but Automerge wants one.
+pub fn server_actor() -> ActorId {
+    ActorId::from(b"ehcard-registry!".as_slice())
+}
+
+/// A record's query columns, written beside its document.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    pub kind: RecordKind,
+    pub ward: i64,
+    pub household_id: Option<String>,
+    pub health_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub name_hi: Option<String>,
+    pub sex: Option<String>,
+    pub birth_year: Option<i64>,
+    pub phone: Option<String>,
+    pub voter_id: Option<String>,
+    pub house: Option<String>,
+    pub street: Option<String>,
+    pub locality: Option<String>,
+    pub head_id: Option<String>,
+    pub members: i64,
+    pub has_conflicts: bool,
+    pub enrolled_by: String,
+    pub updated_at: i64,
+}
+
+impl Projection {
+    pub fn of(r: &Record) -> Projection {
+        let f = &r.fields;
+        let t = |p: &str| f.text(p).map(str::to_string);
+        Projection {
+            kind: r.meta.kind,
+            ward: f.int("address.ward").unwrap_or(0),
+            household_id: t("household_id"),
+            health_id: r.meta.health_id.map(|h| h.compact()),
+            given_name: t("given_name"),
+            family_name: t("family_name"),
+            name_hi: t("name_hi"),
+            sex: t("sex"),
+            birth_year: birth_year(f),
+            phone: t("phone"),
+            voter_id: t("voter_id"),
+            house: t("address.house"),
+            street: t("address.street"),
+            locality: t("address.locality"),
+            head_id: t("head_id"),
+            members: f.set_items("members").len() as i64,
+            has_conflicts: !r.conflicts.is_empty(),
+            enrolled_by: r.meta.enrolled_by.clone(),
+            updated_at: r.meta.updated_at.timestamp_millis(),
+        }
+    }
+}
+
+/// What to do with one pushed record.
+#[derive(Debug)]
+pub enum Step {
+    Unchanged { heads: Vec<String> },
+    NeedFull,
+    Write { doc: Vec<u8>, heads: Vec<String>, new_changes: Vec<u8>, projection: Box<Projection> },
+}
+
+/// Merge one pushed record into what the registry has (`existing`: the
+/// document and its ward), checking the device may touch it.
+pub fn merge_one(
+    existing: Option<(&[u8], i64)>,
+    item: &PushItem,
+    device: &Device,
+    today: NaiveDate,
+) -> Result<Step, StoreError> {
+    let allowed = |ward: i64| device.wards.iter().any(|w| i64::from(*w) == ward);
+    let wards = || device.wards.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(", ");
+    if let Some((_, ward)) = existing
+        && !allowed(ward)
+    {
+        return Err(StoreError::OtherWard { id: item.id.clone(), ward, wards: wards() });
+    }
+    let corrupt = |e: ehcard_core::DocError| StoreError::Corrupt { id: item.id.clone(), message: e.to_string() };
+    match merge_incoming(existing.map(|(d, _)| d), &item.changes, &server_actor(), today).map_err(corrupt)? {
+        MergeOutcome::Unchanged { heads } => Ok(Step::Unchanged { heads: heads_to_hex(&heads) }),
+        MergeOutcome::MissingDeps => Ok(Step::NeedFull),
+        MergeOutcome::Invalid(errors) => Err(StoreError::Invalid { id: item.id.clone(), errors }),
+        MergeOutcome::Merged(m) => {
+            if m.record.meta.id.to_string() != item.id {
+                return Err(StoreError::Corrupt {
+                    id: item.id.clone(),
+                    message: format!("the document is record {}", m.record.meta.id),
+                });
+            }
+            let projection = Box::new(Projection::of(&m.record));
+            if !allowed(projection.ward) {
+                return Err(StoreError::OtherWard { id: item.id.clone(), ward: projection.ward, wards: wards() });
+            }
+            Ok(Step::Write { doc: m.doc, heads: heads_to_hex(&m.heads), new_changes: m.new_changes, projection })
+        }
+    }
+}

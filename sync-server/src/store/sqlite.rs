@@ -1,0 +1,376 @@
+//! The registry on SQLite: the embedded default for a laptop, a demo or a
+//! single ward office. One connection behind a mutex; the work runs on
+//! tokio's blocking pool.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use ehcard_sync::wire::{PullEntry, PushStatus};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{
+    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, Step,
+    StoreError, merge_one,
+};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql")];
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -65536;",
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StoreError::Database("a previous request crashed".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("worker: {e}")))?
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    let wards: String = r.get(3)?;
+    Ok(Device {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        label: r.get(2)?,
+        wards: serde_json::from_str(&wards).unwrap_or_default(),
+        public_key: r.get(4)?,
+        created_at: r.get(5)?,
+        provisioned_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+        last_sync_at: r.get(8)?,
+        code_expires_at: r.get(9)?,
+    })
+}
+
+const DEVICE_COLS: &str =
+    "id, number, label, wards, public_key, created_at, provisioned_at, revoked_at, last_sync_at, code_expires_at";
+
+fn get_device(conn: &Connection, id: &str) -> Result<Option<Device>, StoreError> {
+    Ok(conn.query_row(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"), [id], device_row).optional()?)
+}
+
+fn today(now: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
+}
+
+fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Result<(), StoreError> {
+    match p.kind {
+        ehcard_core::RecordKind::Resident => {
+            tx.prepare_cached(
+                "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
+                    birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
+                    health_id = excluded.health_id, given_name = excluded.given_name,
+                    family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
+                    birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
+                    has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
+                    updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
+            )?
+            .execute(params![
+                id,
+                p.ward,
+                p.household_id,
+                p.health_id,
+                p.given_name,
+                p.family_name,
+                p.name_hi,
+                p.sex,
+                p.birth_year,
+                p.phone,
+                p.voter_id,
+                p.has_conflicts,
+                p.enrolled_by,
+                p.updated_at,
+                device
+            ])?;
+        }
+        ehcard_core::RecordKind::Household => {
+            tx.prepare_cached(
+                "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, house = excluded.house, street = excluded.street,
+                    locality = excluded.locality, head_id = excluded.head_id, members = excluded.members,
+                    updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
+            )?
+            .execute(params![id, p.ward, p.house, p.street, p.locality, p.head_id, p.members, p.updated_at, device])?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl RegistryStore for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.run(|conn| {
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > MIGRATIONS.len() as i64 {
+                return Err(StoreError::TooNew(version));
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+                tx.commit()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_device(&self, new: NewDevice) -> Result<Device, StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let number: u32 = tx.query_row("SELECT coalesce(max(number), 0) + 1 FROM devices", [], |r| r.get(0))?;
+            tx.execute(
+                "INSERT INTO devices(id, number, label, wards, code_hash, code_expires_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    new.id,
+                    number,
+                    new.label,
+                    serde_json::to_string(&new.wards).unwrap_or_default(),
+                    new.code_hash,
+                    new.code_expires_at,
+                    new.now
+                ],
+            )?;
+            let d = get_device(&tx, &new.id)?.ok_or_else(|| StoreError::NoDevice(new.id.clone()))?;
+            tx.commit()?;
+            Ok(d)
+        })
+        .await
+    }
+
+    async fn redeem_code(&self, code_hash: &[u8], public_key: &[u8], now: i64) -> Result<Device, StoreError> {
+        let (code_hash, public_key) = (code_hash.to_vec(), public_key.to_vec());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let found: Option<(String, Option<i64>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT id, code_expires_at, revoked_at FROM devices WHERE code_hash = ?1",
+                    [&code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((id, expires, revoked)) = found else { return Err(StoreError::UnknownCode) };
+            if revoked.is_some() {
+                return Err(StoreError::UnknownCode);
+            }
+            if expires.is_some_and(|e| e < now) {
+                return Err(StoreError::CodeExpired);
+            }
+            tx.execute(
+                "UPDATE devices SET public_key = ?2, provisioned_at = ?3, code_hash = NULL, code_expires_at = NULL
+                 WHERE id = ?1",
+                params![id, public_key, now],
+            )?;
+            let d = get_device(&tx, &id)?.ok_or(StoreError::UnknownCode)?;
+            tx.commit()?;
+            Ok(d)
+        })
+        .await
+    }
+
+    async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| get_device(conn, &id)).await
+    }
+
+    async fn devices(&self) -> Result<Vec<Device>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn.prepare(&format!("SELECT {DEVICE_COLS} FROM devices ORDER BY number"))?;
+            let rows = stmt.query_map([], device_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, id: &str, now: i64) -> Result<Device, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2), code_hash = NULL WHERE id = ?1",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NoDevice(id));
+            }
+            get_device(conn, &id)?.ok_or(StoreError::NoDevice(id))
+        })
+        .await
+    }
+
+    async fn remember_nonce(&self, device: &str, nonce: &str, now: i64) -> Result<bool, StoreError> {
+        let (device, nonce) = (device.to_string(), nonce.to_string());
+        self.run(move |conn| {
+            conn.execute("DELETE FROM nonces WHERE seen_at < ?1", [now - 2 * ehcard_sync::auth::MAX_SKEW_SECS])?;
+            let n = conn.execute(
+                "INSERT INTO nonces(device_id, nonce, seen_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![device, nonce, now],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn push(&self, device: &Device, items: Vec<PushItem>, now: i64) -> Result<Vec<PushOutcome>, StoreError> {
+        let device = device.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let existing: Option<(Vec<u8>, i64)> = tx
+                    .prepare_cached("SELECT data, ward FROM docs WHERE id = ?1")?
+                    .query_row([&item.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let step = merge_one(existing.as_ref().map(|(d, w)| (d.as_slice(), *w)), item, &device, today(now))?;
+                match step {
+                    Step::Unchanged { heads } => {
+                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
+                    }
+                    Step::NeedFull => {
+                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
+                    }
+                    Step::Write { doc, heads, new_changes, projection } => {
+                        let heads_json = serde_json::to_string(&heads).unwrap_or_default();
+                        tx.prepare_cached(
+                            "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
+                             ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data,
+                                heads = excluded.heads",
+                        )?
+                        .execute(params![
+                            item.id,
+                            projection.kind.as_str(),
+                            projection.ward,
+                            doc,
+                            heads_json
+                        ])?;
+                        tx.prepare_cached(
+                            "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )?
+                        .execute(params![
+                            item.id,
+                            projection.ward,
+                            device.id,
+                            new_changes,
+                            heads_json,
+                            now
+                        ])?;
+                        project(&tx, &item.id, &projection, &device.id)?;
+                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Merged, heads });
+                    }
+                }
+            }
+            tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn pull(&self, device: &Device, cursor: i64, limit: u32, now: i64) -> Result<PullPage, StoreError> {
+        let device = device.clone();
+        let limit = limit.clamp(1, 5000);
+        self.run(move |conn| {
+            let wards = serde_json::to_string(&device.wards).unwrap_or_else(|_| "[]".into());
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, record_id, changes, heads FROM feed
+                 WHERE seq > ?1 AND ward IN (SELECT value FROM json_each(?2)) AND device_id <> ?3
+                 ORDER BY seq LIMIT ?4",
+            )?;
+            let mut rows = stmt.query(params![cursor, wards, device.id, i64::from(limit) + 1])?;
+            let mut entries = Vec::new();
+            while let Some(r) = rows.next()? {
+                let heads: String = r.get(3)?;
+                entries.push(PullEntry {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    changes: r.get(2)?,
+                    heads: serde_json::from_str(&heads).unwrap_or_default(),
+                });
+            }
+            let more = entries.len() > limit as usize;
+            entries.truncate(limit as usize);
+            let next = entries.last().map(|e| e.seq).unwrap_or(cursor);
+            drop(rows);
+            drop(stmt);
+            conn.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
+            Ok(PullPage { entries, cursor: next, more })
+        })
+        .await
+    }
+
+    async fn record(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<String>, i64)>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let row: Option<(Vec<u8>, String, i64)> = conn
+                .query_row("SELECT data, heads, ward FROM docs WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            Ok(row.map(|(d, h, w)| (d, serde_json::from_str(&h).unwrap_or_default(), w)))
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        self.run(|conn| {
+            let count = |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+            let mut s = Stats {
+                residents: count("SELECT count(*) FROM residents")?,
+                households: count("SELECT count(*) FROM households")?,
+                with_conflicts: count("SELECT count(*) FROM residents WHERE has_conflicts")?,
+                feed_entries: count("SELECT count(*) FROM feed")?,
+                ..Stats::default()
+            };
+            let mut stmt = conn.prepare("SELECT ward, count(*) FROM residents GROUP BY ward")?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+                let (w, c) = row?;
+                s.residents_by_ward.insert(w, c);
+            }
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {DEVICE_COLS}, (SELECT count(*) FROM residents r WHERE r.last_device_id = d.id)
+                 FROM devices d ORDER BY number"
+            ))?;
+            for row in stmt.query_map([], |r| Ok((device_row(r)?, r.get::<_, i64>(10)?)))? {
+                let (d, n) = row?;
+                s.devices.push(DeviceStats {
+                    status: d.status().to_string(),
+                    id: d.id,
+                    number: d.number,
+                    label: d.label,
+                    wards: d.wards,
+                    records_last_changed: n,
+                    last_sync_at: d.last_sync_at,
+                });
+            }
+            Ok(s)
+        })
+        .await
+    }
+}
