@@ -91,7 +91,9 @@ impl From<StoreError> for ApiError {
             StoreError::OtherWard { .. } => (StatusCode::FORBIDDEN, "other_ward"),
             StoreError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_record"),
             StoreError::Corrupt { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_record"),
-            StoreError::TooNew(_) | StoreError::Database(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            StoreError::TooNew(_) | StoreError::Database(_) | StoreError::Raced(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
         };
         if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %e, "store error");

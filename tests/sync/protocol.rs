@@ -88,7 +88,12 @@ fn bad_requests_change_nothing(backend: Arc<Backend>) {
     flipped[mid] ^= 0xff;
     let truncated = good[..good.len() / 2].to_vec();
     let not_json = ehcard_sync::codec::encode(&json!({"records": [{"id": 5}]}));
-    for (what, body) in [("corrupted", flipped), ("truncated", truncated), ("not the push JSON", not_json)] {
+    // A small body that inflates past the limit (a "zip bomb").
+    let bomb = ehcard_sync::codec::encode(&"0".repeat(65 * 1024 * 1024));
+    assert!(bomb.len() < 1024 * 1024);
+    for (what, body) in
+        [("corrupted", flipped), ("truncated", truncated), ("not the push JSON", not_json), ("a zip bomb", bomb)]
+    {
         let r = raw.post_signed("/v1/sync/push", body);
         assert_eq!(r.status, 400, "{what}");
         let e = r.error();

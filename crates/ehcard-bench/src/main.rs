@@ -41,6 +41,9 @@ enum Cmd {
         /// sqlite, postgres or both.
         #[arg(long, default_value = "both")]
         stores: String,
+        /// Only W1 and W2.
+        #[arg(long)]
+        quick: bool,
     },
     /// Cost of each step of making a record document.
     Doc {
@@ -355,6 +358,6 @@ fn main() -> Result<()> {
     match Args::parse().command {
         Cmd::Store { residents, queries } => store_bench(residents, queries),
         Cmd::Doc { residents } => doc_bench(residents),
-        Cmd::Sync { residents, stores } => sync_bench::sync_bench(residents, &stores),
+        Cmd::Sync { residents, stores, quick } => sync_bench::sync_bench(residents, &stores, quick),
     }
 }

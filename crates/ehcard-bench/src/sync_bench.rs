@@ -189,7 +189,9 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
 struct Figures {
     w1_rate: f64,
     w1_docs_rate: f64,
+    w1_server_share: f64,
     w2_rate: f64,
+    w2_server_share: f64,
     w3_phone: usize,
     w3_street: usize,
     w3_conflicts: usize,
@@ -204,7 +206,7 @@ struct Figures {
     disk_per_record: f64,
 }
 
-fn run_store(db: &str, disk: &dyn Fn() -> Result<u64>, residents: usize) -> Result<Figures> {
+fn run_store(db: &str, disk: &dyn Fn() -> Result<u64>, residents: usize, quick: bool) -> Result<Figures> {
     let server = ServerProc::start(db)?;
     let lat = Arc::new(Mutex::new(Vec::new()));
     let mut f = Figures::default();
@@ -215,6 +217,9 @@ fn run_store(db: &str, disk: &dyn Fn() -> Result<u64>, residents: usize) -> Resu
     let t = Instant::now();
     let s = a.sync(&lat)?;
     let secs = t.elapsed().as_secs_f64();
+    let waited: f64 = lat.lock().map_err(|_| anyhow::anyhow!("lock"))?.iter().map(Duration::as_secs_f64).sum();
+    f.w1_server_share = waited / secs;
+    lat.lock().map_err(|_| anyhow::anyhow!("lock"))?.clear();
     f.w1_rate = residents as f64 / secs;
     f.w1_docs_rate = s.pushed as f64 / secs;
 
@@ -222,9 +227,16 @@ fn run_store(db: &str, disk: &dyn Fn() -> Result<u64>, residents: usize) -> Resu
     let mut b = provision(&server, 12, "W2 tablet")?;
     let t = Instant::now();
     let s = b.sync(&lat)?;
-    f.w2_rate = residents as f64 / t.elapsed().as_secs_f64();
+    let secs = t.elapsed().as_secs_f64();
+    f.w2_rate = residents as f64 / secs;
+    let waited: f64 = lat.lock().map_err(|_| anyhow::anyhow!("lock"))?.iter().map(Duration::as_secs_f64).sum();
+    f.w2_server_share = waited / secs;
     if s.created < residents as u64 {
         bail!("W2 received only {} records", s.created);
+    }
+
+    if quick {
+        return Ok(f);
     }
 
     // W3: 1,000 shared records edited on two tablets.
@@ -316,7 +328,7 @@ fn run_store(db: &str, disk: &dyn Fn() -> Result<u64>, residents: usize) -> Resu
     Ok(f)
 }
 
-pub fn sync_bench(residents: usize, stores: &str) -> Result<()> {
+pub fn sync_bench(residents: usize, stores: &str, quick: bool) -> Result<()> {
     println!("ehcard-bench sync: W1/W2 {residents} residents; W3 1,000 shared; W4 20 tablets x 500 (release build)");
     let mut columns: Vec<(&str, Figures)> = Vec::new();
     if stores == "both" || stores == "sqlite" {
@@ -331,7 +343,7 @@ pub fn sync_bench(residents: usize, stores: &str) -> Result<()> {
                 .sum())
         };
         eprintln!("running on SQLite…");
-        columns.push(("SQLite", run_store(&db, &disk, residents)?));
+        columns.push(("SQLite", run_store(&db, &disk, residents, quick)?));
     }
     if stores == "both" || stores == "postgres" {
         let cluster = pg::PgCluster::start();
@@ -344,7 +356,7 @@ pub fn sync_bench(residents: usize, stores: &str) -> Result<()> {
             Ok(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0))
         };
         eprintln!("running on PostgreSQL…");
-        columns.push(("PostgreSQL", run_store(&cluster.url(), &disk, residents)?));
+        columns.push(("PostgreSQL", run_store(&cluster.url(), &disk, residents, quick)?));
     }
     println!();
     print!("{:<46}", "figure");
@@ -361,7 +373,9 @@ pub fn sync_bench(residents: usize, stores: &str) -> Result<()> {
     };
     row("W1 push: residents/s", ">= 3,000", &|f| format!("{:.0}", f.w1_rate));
     row("W1 push: records/s (residents + households)", "", &|f| format!("{:.0}", f.w1_docs_rate));
+    row("W1 share of time waiting on the server", "", &|f| format!("{:.0}%", 100.0 * f.w1_server_share));
     row("W2 pull to a fresh tablet: residents/s", ">= 3,000", &|f| format!("{:.0}", f.w2_rate));
+    row("W2 share of time waiting on the server", "", &|f| format!("{:.0}%", 100.0 * f.w2_server_share));
     row("W3 phone edits kept (of 1,000)", "1,000", &|f| f.w3_phone.to_string());
     row("W3 street edits kept (of 1,000)", "1,000", &|f| f.w3_street.to_string());
     row("W3 records in conflict on the tablets", "100", &|f| f.w3_conflicts.to_string());

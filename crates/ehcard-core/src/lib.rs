@@ -12,6 +12,7 @@ pub mod ids;
 pub mod lang;
 pub mod merge;
 pub mod model;
+pub mod par;
 pub mod validate;
 
 pub use doc::{DocError, Edit, Origin, RecordDoc};

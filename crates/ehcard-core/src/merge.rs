@@ -41,11 +41,9 @@ pub fn merge_incoming(
     actor: &ActorId,
     today: chrono::NaiveDate,
 ) -> Result<MergeOutcome, DocError> {
-    let created = existing.is_none();
-    let mut doc = match existing {
-        Some(bytes) => RecordDoc::load(bytes, actor)?,
-        None => RecordDoc::empty(actor),
-    };
+    let Some(existing) = existing else { return merge_new(incoming, actor, today) };
+    let created = false;
+    let mut doc = RecordDoc::load(existing, actor)?;
     let before = doc.heads();
     doc.load_incremental(incoming)?;
     if doc.has_pending_changes() {
@@ -63,6 +61,38 @@ pub fn merge_incoming(
     }
     let new_changes = doc.save_after(&before);
     Ok(MergeOutcome::Merged(Box::new(Merged { doc: doc.save(), new_changes, heads, record, created })))
+}
+
+/// A record this replica has never seen: the incoming bytes, once they load
+/// and read as a valid record, are both the document and its new changes.
+fn merge_new(incoming: &[u8], actor: &ActorId, today: chrono::NaiveDate) -> Result<MergeOutcome, DocError> {
+    let mut doc = match RecordDoc::load(incoming, actor) {
+        Ok(doc) => doc,
+        Err(e) => {
+            // Changes that build on ones never seen here do not load on
+            // their own: ask for the whole document rather than call it damaged.
+            let mut probe = RecordDoc::empty(actor);
+            if probe.load_incremental(incoming).is_ok() && probe.has_pending_changes() {
+                return Ok(MergeOutcome::MissingDeps);
+            }
+            return Err(e);
+        }
+    };
+    if doc.has_pending_changes() {
+        return Ok(MergeOutcome::MissingDeps);
+    }
+    let record = doc.read()?;
+    let errors = crate::model::check_fields(&record, today);
+    if !errors.is_empty() {
+        return Ok(MergeOutcome::Invalid(errors));
+    }
+    Ok(MergeOutcome::Merged(Box::new(Merged {
+        doc: incoming.to_vec(),
+        new_changes: incoming.to_vec(),
+        heads: doc.heads(),
+        record,
+        created: true,
+    })))
 }
 
 /// Heads as one blob of 32-byte hashes.

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use automerge::ActorId;
 use ehcard_core::doc::{DocError, Edit, Origin, RecordDoc};
 use ehcard_core::ids::{DeviceNumber, HealthId, HealthIdError, RecordId};
+use ehcard_core::merge::heads_to_bytes;
 use ehcard_core::model::{self, FieldValue, Fields, Input, Record, RecordKind};
 use ehcard_core::validate::FieldError;
 use ehcard_core::{EditContext, Entropy};
@@ -564,26 +565,15 @@ struct Writer<'a> {
     planned_health: HashSet<HealthId>,
 }
 
-type Built = Vec<Result<(Record, Vec<u8>), DocError>>;
+/// Made documents: the record, the saved bytes, the heads.
+type Built = Vec<Result<(Record, Vec<u8>, Vec<u8>), DocError>>;
 
 /// Make documents (on every core when there are many) and save them.
 fn build_docs(jobs: &[NewDoc], actor: &ActorId, ctx: &EditContext) -> Built {
-    let build = |job: &NewDoc| -> Result<(Record, Vec<u8>), DocError> {
+    ehcard_core::par::map(jobs, |job| {
         let mut doc = RecordDoc::create(job.kind, &job.origin, &job.fields, actor, ctx)?;
-        Ok((RecordDoc::created_record(job.kind, &job.origin, &job.fields, ctx), doc.save()))
-    };
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    if threads < 2 || jobs.len() < 64 {
-        return jobs.iter().map(build).collect();
-    }
-    let per = jobs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            jobs.chunks(per).map(|part| scope.spawn(move || part.iter().map(build).collect::<Vec<_>>())).collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(DocError::Corrupt("worker thread failed".into()))]))
-            .collect()
+        let heads = heads_to_bytes(&doc.heads());
+        Ok((RecordDoc::created_record(job.kind, &job.origin, &job.fields, ctx), doc.save(), heads))
     })
 }
 
@@ -669,10 +659,12 @@ impl<'a> Writer<'a> {
 
     fn write(&self, id: &RecordId, kind: RecordKind, doc: &mut RecordDoc) -> Result<(), StoreError> {
         let mut upsert = self.tx.prepare_cached(
-            "INSERT INTO docs(id, kind, data) VALUES (?1, ?2, ?3)
-             ON CONFLICT(id) DO UPDATE SET data = excluded.data, dirty = 1, version = version + 1",
+            "INSERT INTO docs(id, kind, data, heads) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET data = excluded.data, heads = excluded.heads, dirty = 1,
+                version = version + 1",
         )?;
-        upsert.execute(params![id.to_string(), kind.as_str(), doc.save()])?;
+        let heads = heads_to_bytes(&doc.heads());
+        upsert.execute(params![id.to_string(), kind.as_str(), doc.save(), heads])?;
         project::project(self.tx, &doc.read()?)?;
         Ok(())
     }
@@ -747,10 +739,10 @@ impl<'a> Writer<'a> {
 
     /// Write made documents, in order, with their projections.
     fn write_built(&mut self, built: Built) -> Result<(), StoreError> {
-        let mut insert = self.tx.prepare_cached("INSERT INTO docs(id, kind, data) VALUES (?1, ?2, ?3)")?;
+        let mut insert = self.tx.prepare_cached("INSERT INTO docs(id, kind, data, heads) VALUES (?1, ?2, ?3, ?4)")?;
         for item in built {
-            let (record, bytes) = item?;
-            insert.execute(params![record.meta.id.to_string(), record.meta.kind.as_str(), bytes])?;
+            let (record, bytes, heads) = item?;
+            insert.execute(params![record.meta.id.to_string(), record.meta.kind.as_str(), bytes, heads])?;
             project::project(self.tx, &record)?;
         }
         Ok(())

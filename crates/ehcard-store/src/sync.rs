@@ -53,6 +53,85 @@ pub struct Applied {
     pub need_full: Vec<String>,
 }
 
+/// A document as the device holds it.
+#[derive(Debug, Clone)]
+struct Local {
+    data: Vec<u8>,
+    dirty: bool,
+    acked: Option<Vec<u8>>,
+}
+
+/// What to write for one pulled entry.
+enum Pulled {
+    NeedFull,
+    Unchanged,
+    Write {
+        data: Vec<u8>,
+        acked: Vec<ChangeHash>,
+        heads: Vec<ChangeHash>,
+        record: Box<ehcard_core::Record>,
+        created: bool,
+    },
+}
+
+/// Merge one pulled entry into the local document (no database access).
+fn apply_one(e: &Incoming, local: Option<&Local>, actor: &automerge::ActorId) -> Result<Pulled, StoreError> {
+    let Some(local) = local else {
+        // New here: the server's bytes are the document once they load.
+        let mut doc = match RecordDoc::load(&e.changes, actor) {
+            Ok(doc) => doc,
+            Err(_) => return Ok(Pulled::NeedFull),
+        };
+        if doc.has_pending_changes() {
+            return Ok(Pulled::NeedFull);
+        }
+        let record = doc.read()?;
+        check_id(&record, e)?;
+        let heads = doc.heads();
+        return Ok(Pulled::Write {
+            data: e.changes.clone(),
+            acked: heads.clone(),
+            heads,
+            record: Box::new(record),
+            created: true,
+        });
+    };
+    let mut doc = RecordDoc::load(&local.data, actor)?;
+    let before = doc.heads();
+    doc.load_incremental(&e.changes)?;
+    if doc.has_pending_changes() {
+        return Ok(Pulled::NeedFull);
+    }
+    let heads = doc.heads();
+    if heads == before {
+        return Ok(Pulled::Unchanged);
+    }
+    let record = doc.read()?;
+    check_id(&record, e)?;
+    // What the server is known to hold: everything here when the device had
+    // nothing unsent; otherwise what it had plus this entry.
+    let acked = if local.dirty {
+        let mut known = local.acked.as_deref().and_then(heads_from_bytes).unwrap_or_default();
+        known.extend(e.heads.iter().copied());
+        known.sort();
+        known.dedup();
+        known
+    } else {
+        heads.clone()
+    };
+    Ok(Pulled::Write { data: doc.save(), acked, heads, record: Box::new(record), created: false })
+}
+
+fn check_id(record: &ehcard_core::Record, e: &Incoming) -> Result<(), StoreError> {
+    if record.meta.id != e.id {
+        return Err(StoreError::Doc(ehcard_core::DocError::Corrupt(format!(
+            "the server sent record {} under id {}",
+            record.meta.id, e.id
+        ))));
+    }
+    Ok(())
+}
+
 /// Where a record stands with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,7 +203,8 @@ impl Store {
     /// after row `after_rid`, in write order.
     pub fn pending(&self, after_rid: i64, limit: usize, max_bytes: usize) -> Result<Vec<Outgoing>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT rid, id, kind, data, acked_heads, version FROM docs WHERE dirty = 1 AND rid > ?1 ORDER BY rid LIMIT ?2",
+            "SELECT rid, id, kind, data, acked_heads, version, heads FROM docs
+             WHERE dirty = 1 AND rid > ?1 ORDER BY rid LIMIT ?2",
         )?;
         let mut rows = stmt.query(params![after_rid, limit as i64])?;
         let mut out = Vec::new();
@@ -134,14 +214,22 @@ impl Store {
             let id: RecordId = id.parse().map_err(|_| StoreError::Corrupt)?;
             let kind = RecordKind::parse(&row.get::<_, String>(2)?).ok_or(StoreError::Corrupt)?;
             let data: Vec<u8> = row.get(3)?;
-            let acked: Option<Vec<u8>> = row.get(4)?;
-            let mut doc = RecordDoc::load(&data, &self.device.actor)?;
-            let changes = match acked.as_deref().and_then(heads_from_bytes) {
-                Some(heads) if doc.contains(&heads) => doc.save_after(&heads),
-                _ => data,
+            let acked = row.get::<_, Option<Vec<u8>>>(4)?.as_deref().and_then(heads_from_bytes);
+            let stored_heads = row.get::<_, Option<Vec<u8>>>(6)?.as_deref().and_then(heads_from_bytes);
+            let (changes, heads) = match (acked, stored_heads) {
+                // Never sent: the whole document, no need to load it.
+                (None, Some(heads)) => (data, heads),
+                (acked, _) => {
+                    let mut doc = RecordDoc::load(&data, &self.device.actor)?;
+                    let changes = match acked {
+                        Some(a) if doc.contains(&a) => doc.save_after(&a),
+                        _ => data,
+                    };
+                    (changes, doc.heads())
+                }
             };
             bytes += changes.len();
-            out.push(Outgoing { rid: row.get(0)?, id, kind, version: row.get(5)?, changes, heads: doc.heads() });
+            out.push(Outgoing { rid: row.get(0)?, id, kind, version: row.get(5)?, changes, heads });
             if bytes >= max_bytes {
                 break;
             }
@@ -173,70 +261,73 @@ impl Store {
     }
 
     /// Take in a page of changes from the server and move the pull cursor to
-    /// `cursor`, in one transaction.
+    /// `cursor`, in one transaction. Documents are merged on every core.
     pub fn apply_pulled(&mut self, entries: &[Incoming], cursor: i64) -> Result<Applied, StoreError> {
         let actor = self.device.actor.clone();
         let tx = self.conn.transaction()?;
-        let mut applied = Applied::default();
-        for e in entries {
-            let existing: Option<(Vec<u8>, i64, Option<Vec<u8>>)> = tx
-                .query_row("SELECT data, dirty, acked_heads FROM docs WHERE id = ?1", [e.id.to_string()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            let (mut doc, dirty, acked) = match &existing {
-                Some((data, dirty, acked)) => (RecordDoc::load(data, &actor)?, *dirty == 1, acked.clone()),
-                None => (RecordDoc::empty(&actor), false, None),
-            };
-            let before = doc.heads();
-            doc.load_incremental(&e.changes)?;
-            if doc.has_pending_changes() {
-                applied.need_full.push(e.id.to_string());
-                continue;
-            }
-            let heads = doc.heads();
-            if heads == before {
-                applied.unchanged += 1;
-                continue;
-            }
-            let record = doc.read()?;
-            if record.meta.id != e.id {
-                return Err(StoreError::Doc(ehcard_core::DocError::Corrupt(format!(
-                    "the server sent record {} under id {}",
-                    record.meta.id, e.id
-                ))));
-            }
-            // What the server is known to hold: everything here when the
-            // device had nothing unsent; otherwise what it had plus this page.
-            let acked = if dirty {
-                let mut known = acked.as_deref().and_then(heads_from_bytes).unwrap_or_default();
-                known.extend(e.heads.iter().copied());
-                known.sort();
-                known.dedup();
-                known
-            } else {
-                heads.clone()
-            };
-            tx.prepare_cached(
-                "INSERT INTO docs(id, kind, data, dirty, acked_heads) VALUES (?1, ?2, ?3, 0, ?4)
-                 ON CONFLICT(id) DO UPDATE SET data = excluded.data, acked_heads = excluded.acked_heads",
-            )?
-            .execute(params![
-                e.id.to_string(),
-                record.meta.kind.as_str(),
-                doc.save(),
-                heads_to_bytes(&acked)
-            ])?;
-            project::project(&tx, &record)?;
-            if existing.is_some() {
-                applied.updated += 1;
-            } else {
-                applied.created += 1;
-            }
-            if !record.conflicts.is_empty() {
-                applied.with_conflicts.push(e.id.to_string());
+        let mut existing: Vec<Option<Local>> = Vec::with_capacity(entries.len());
+        {
+            let mut select = tx.prepare_cached("SELECT data, dirty, acked_heads FROM docs WHERE id = ?1")?;
+            for e in entries {
+                existing.push(
+                    select
+                        .query_row([e.id.to_string()], |r| {
+                            Ok(Local { data: r.get(0)?, dirty: r.get::<_, i64>(1)? == 1, acked: r.get(2)? })
+                        })
+                        .optional()?,
+                );
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        let outcomes: Vec<Result<Pulled, StoreError>> = if entries.iter().all(|e| seen.insert(e.id)) {
+            let pairs: Vec<(&Incoming, &Option<Local>)> = entries.iter().zip(existing.iter()).collect();
+            ehcard_core::par::map(&pairs, |(e, local)| apply_one(e, local.as_ref(), &actor))
+        } else {
+            // A record twice in one page: in order, each into the last result.
+            let mut latest: std::collections::HashMap<RecordId, Local> = std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(entries.len());
+            for (e, local) in entries.iter().zip(existing) {
+                let local = latest.get(&e.id).cloned().or(local);
+                let r = apply_one(e, local.as_ref(), &actor);
+                if let Ok(Pulled::Write { data, acked, .. }) = &r {
+                    let dirty = local.as_ref().is_some_and(|l| l.dirty);
+                    latest.insert(e.id, Local { data: data.clone(), dirty, acked: Some(heads_to_bytes(acked)) });
+                }
+                out.push(r);
+            }
+            out
+        };
+        let mut applied = Applied::default();
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO docs(id, kind, data, dirty, acked_heads, heads) VALUES (?1, ?2, ?3, 0, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET data = excluded.data, acked_heads = excluded.acked_heads,
+                heads = excluded.heads",
+        )?;
+        for (e, outcome) in entries.iter().zip(outcomes) {
+            match outcome? {
+                Pulled::NeedFull => applied.need_full.push(e.id.to_string()),
+                Pulled::Unchanged => applied.unchanged += 1,
+                Pulled::Write { data, acked, heads, record, created } => {
+                    upsert.execute(params![
+                        e.id.to_string(),
+                        record.meta.kind.as_str(),
+                        data,
+                        heads_to_bytes(&acked),
+                        heads_to_bytes(&heads)
+                    ])?;
+                    project::project(&tx, &record)?;
+                    if created {
+                        applied.created += 1;
+                    } else {
+                        applied.updated += 1;
+                    }
+                    if !record.conflicts.is_empty() {
+                        applied.with_conflicts.push(e.id.to_string());
+                    }
+                }
+            }
+        }
+        drop(upsert);
         meta_set(&tx, "setting.pull_cursor", &cursor.to_string())?;
         tx.commit()?;
         Ok(applied)

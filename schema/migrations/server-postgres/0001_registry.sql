@@ -27,7 +27,7 @@ CREATE TABLE docs (
     kind  TEXT NOT NULL,
     ward  INTEGER NOT NULL,
     data  BYTEA NOT NULL,
-    heads TEXT[] NOT NULL
+    heads TEXT NOT NULL              -- JSON array of hex change hashes
 );
 
 CREATE TABLE feed (
@@ -36,7 +36,7 @@ CREATE TABLE feed (
     ward        INTEGER NOT NULL,
     device_id   TEXT NOT NULL,
     changes     BYTEA NOT NULL,
-    heads       TEXT[] NOT NULL,
+    heads       TEXT NOT NULL,
     received_at BIGINT NOT NULL
 );
 CREATE INDEX feed_ward_seq ON feed(ward, seq);

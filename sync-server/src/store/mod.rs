@@ -119,6 +119,9 @@ pub enum StoreError {
     TooNew(i64),
     #[error("database: {0}")]
     Database(String),
+    /// Another push created the same record at the same moment: try again.
+    #[error("another request created record {0} at the same time; retry")]
+    Raced(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -235,9 +238,52 @@ impl Projection {
 /// What to do with one pushed record.
 #[derive(Debug)]
 pub enum Step {
-    Unchanged { heads: Vec<String> },
+    Unchanged {
+        heads: Vec<String>,
+    },
     NeedFull,
-    Write { doc: Vec<u8>, heads: Vec<String>, new_changes: Vec<u8>, projection: Box<Projection> },
+    /// `created`: the registry had no such record before this batch.
+    Write {
+        doc: Vec<u8>,
+        heads: Vec<String>,
+        new_changes: Vec<u8>,
+        projection: Box<Projection>,
+        created: bool,
+    },
+}
+
+/// A stored document and its ward.
+pub type Stored = (Vec<u8>, i64);
+
+/// Merge a batch: `existing[i]` is what the registry has of `items[i]`.
+/// Distinct records merge on every core; a record named twice in one batch
+/// merges in order, the second time into the first result.
+pub fn merge_batch(
+    existing: Vec<Option<Stored>>,
+    items: &[PushItem],
+    device: &Device,
+    today: NaiveDate,
+) -> Result<Vec<Step>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    if items.iter().all(|i| seen.insert(i.id.as_str())) {
+        let pairs: Vec<(&PushItem, &Option<Stored>)> = items.iter().zip(existing.iter()).collect();
+        return ehcard_core::par::map(&pairs, |(item, ex)| {
+            merge_one(ex.as_ref().map(|(d, w)| (d.as_slice(), *w)), item, device, today)
+        })
+        .into_iter()
+        .collect();
+    }
+    let mut latest: std::collections::HashMap<&str, Stored> = std::collections::HashMap::new();
+    let mut steps = Vec::with_capacity(items.len());
+    for (item, ex) in items.iter().zip(existing) {
+        let current = latest.get(item.id.as_str()).cloned().or(ex);
+        let step = merge_one(current.as_ref().map(|(d, w)| (d.as_slice(), *w)), item, device, today)?;
+        if let Step::Write { doc, projection, .. } = &step {
+            latest.insert(item.id.as_str(), (doc.clone(), projection.ward));
+        }
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 /// Merge one pushed record into what the registry has (`existing`: the
@@ -271,7 +317,13 @@ pub fn merge_one(
             if !allowed(projection.ward) {
                 return Err(StoreError::OtherWard { id: item.id.clone(), ward: projection.ward, wards: wards() });
             }
-            Ok(Step::Write { doc: m.doc, heads: heads_to_hex(&m.heads), new_changes: m.new_changes, projection })
+            Ok(Step::Write {
+                doc: m.doc,
+                heads: heads_to_hex(&m.heads),
+                new_changes: m.new_changes,
+                projection,
+                created: existing.is_none(),
+            })
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio_postgres::NoTls;
 
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, Step,
-    StoreError, merge_one,
+    StoreError, merge_batch,
 };
 
 const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-postgres/0001_registry.sql")];
@@ -36,6 +36,243 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    async fn push_once(&self, device: &Device, items: &[PushItem], now: i64) -> Result<Vec<PushOutcome>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Lock the batch's rows in id order (no deadlock between two pushes).
+        let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows =
+            tx.query("SELECT id, data, ward FROM docs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
+        let mut found: std::collections::HashMap<String, (Vec<u8>, i64)> = rows
+            .into_iter()
+            .map(|r| (r.get::<_, String>(0), (r.get::<_, Vec<u8>>(1), i64::from(r.get::<_, i32>(2)))))
+            .collect();
+        let existing: Vec<Option<(Vec<u8>, i64)>> = items.iter().map(|i| found.remove(&i.id)).collect();
+        let steps = tokio::task::block_in_place(|| merge_batch(existing, items, device, today(now)))?;
+        let mut out = Vec::with_capacity(items.len());
+        let mut writes: Vec<Write> = Vec::new();
+        let mut written = std::collections::HashSet::new();
+        for (item, step) in items.iter().zip(steps) {
+            match step {
+                Step::Unchanged { heads } => {
+                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
+                }
+                Step::NeedFull => {
+                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
+                }
+                Step::Write { doc, heads, new_changes, projection, created } => {
+                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Merged, heads: heads.clone() });
+                    writes.push(Write {
+                        id: item.id.clone(),
+                        kind: projection.kind.as_str(),
+                        ward: projection.ward as i32,
+                        doc,
+                        heads_json: serde_json::to_string(&heads).unwrap_or_default(),
+                        new_changes,
+                        projection,
+                        created,
+                        first: written.insert(item.id.clone()),
+                    });
+                }
+            }
+        }
+        // Each table is written with one statement per batch (arrays unnested).
+        if !writes.is_empty() {
+            write_docs(&tx, &writes).await?;
+            write_projections(&tx, &writes, &device.id).await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
+            let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
+            let wards: Vec<i32> = writes.iter().map(|w| w.ward).collect();
+            let changes: Vec<&[u8]> = writes.iter().map(|w| w.new_changes.as_slice()).collect();
+            let heads: Vec<&str> = writes.iter().map(|w| w.heads_json.as_str()).collect();
+            tx.execute(
+                "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+                 SELECT r, w, $3, c, h, $6 FROM unnest($1::text[], $2::int[], $4::bytea[], $5::text[]) AS t(r, w, c, h)",
+                &[&ids, &wards, &device.id, &changes, &heads, &now],
+            )
+            .await?;
+        }
+        tx.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn pull_page(&self, device: &Device, cursor: i64, limit: u32, now: i64) -> Result<PullPage, StoreError> {
+        let client = self.pool.get().await?;
+        let limit = limit.clamp(1, 5000);
+        let wards: Vec<i32> = device.wards.iter().map(|w| i32::from(*w)).collect();
+        let st = client
+            .prepare_cached(
+                "SELECT seq, record_id, changes, heads FROM feed
+                 WHERE seq > $1 AND ward = ANY($2) AND device_id <> $3 ORDER BY seq LIMIT $4",
+            )
+            .await?;
+        let rows = client.query(&st, &[&cursor, &wards, &device.id, &(i64::from(limit) + 1)]).await?;
+        let mut entries: Vec<PullEntry> = rows
+            .iter()
+            .map(|r| PullEntry {
+                seq: r.get(0),
+                id: r.get(1),
+                changes: r.get(2),
+                heads: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
+            })
+            .collect();
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let next = entries.last().map(|e| e.seq).unwrap_or(cursor);
+        client.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
+        Ok(PullPage { entries, cursor: next, more })
+    }
+}
+
+/// A merged record to write.
+struct Write {
+    id: String,
+    kind: &'static str,
+    ward: i32,
+    doc: Vec<u8>,
+    heads_json: String,
+    new_changes: Vec<u8>,
+    projection: Box<Projection>,
+    created: bool,
+    /// Whether this is the batch's first write of the record.
+    first: bool,
+}
+
+/// The last write of each record (a record may be pushed twice in a batch);
+/// `first` is false on those that had an earlier write in the batch.
+fn last_per_id(writes: &[Write]) -> Vec<&Write> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, w) in writes.iter().enumerate() {
+        last.insert(w.id.as_str(), i);
+    }
+    writes.iter().enumerate().filter(|(i, w)| last.get(w.id.as_str()) == Some(i)).map(|(_, w)| w).collect()
+}
+
+/// Documents of a batch: new ones must not exist yet (another push creating
+/// the same record at once makes this one start over), others are replaced.
+async fn write_docs(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write]) -> Result<(), StoreError> {
+    let writes = last_per_id(writes);
+    for created in [true, false] {
+        // A record named twice in a batch is written once, as an update.
+        let part: Vec<&Write> = writes.iter().copied().filter(|w| (w.created && w.first) == created).collect();
+        if part.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = part.iter().map(|w| w.id.as_str()).collect();
+        let kinds: Vec<&str> = part.iter().map(|w| w.kind).collect();
+        let wards: Vec<i32> = part.iter().map(|w| w.ward).collect();
+        let docs: Vec<&[u8]> = part.iter().map(|w| w.doc.as_slice()).collect();
+        let heads: Vec<&str> = part.iter().map(|w| w.heads_json.as_str()).collect();
+        let conflict = if created {
+            "ON CONFLICT (id) DO NOTHING"
+        } else {
+            "ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads"
+        };
+        let n = tx
+            .execute(
+                &format!(
+                    "INSERT INTO docs(id, kind, ward, data, heads)
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::text[]) {conflict}"
+                ),
+                &[&ids, &kinds, &wards, &docs, &heads],
+            )
+            .await?;
+        if created && n as usize != part.len() {
+            return Err(StoreError::Raced(ids.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Query columns of a batch, one statement per table.
+async fn write_projections(
+    tx: &deadpool_postgres::Transaction<'_>,
+    writes: &[Write],
+    device: &str,
+) -> Result<(), StoreError> {
+    let writes = last_per_id(writes);
+    let residents: Vec<&Write> =
+        writes.iter().copied().filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident).collect();
+    if !residents.is_empty() {
+        let col = |f: fn(&Projection) -> Option<&str>| -> Vec<Option<&str>> {
+            residents.iter().map(|w| f(&w.projection)).collect()
+        };
+        let ids: Vec<&str> = residents.iter().map(|w| w.id.as_str()).collect();
+        let wards: Vec<i32> = residents.iter().map(|w| w.ward).collect();
+        let years: Vec<Option<i32>> = residents.iter().map(|w| w.projection.birth_year.map(|y| y as i32)).collect();
+        let conflicts: Vec<bool> = residents.iter().map(|w| w.projection.has_conflicts).collect();
+        let by: Vec<&str> = residents.iter().map(|w| w.projection.enrolled_by.as_str()).collect();
+        let updated: Vec<i64> = residents.iter().map(|w| w.projection.updated_at).collect();
+        tx.execute(
+            "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
+                birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id)
+             SELECT t.*, $15 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::bigint[]) AS t
+             ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
+                health_id = excluded.health_id, given_name = excluded.given_name,
+                family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
+                birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
+                has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
+                updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
+            &[
+                &ids,
+                &wards,
+                &col(|p| p.household_id.as_deref()),
+                &col(|p| p.health_id.as_deref()),
+                &col(|p| p.given_name.as_deref()),
+                &col(|p| p.family_name.as_deref()),
+                &col(|p| p.name_hi.as_deref()),
+                &col(|p| p.sex.as_deref()),
+                &years,
+                &col(|p| p.phone.as_deref()),
+                &col(|p| p.voter_id.as_deref()),
+                &conflicts,
+                &by,
+                &updated,
+                &device,
+            ],
+        )
+        .await?;
+    }
+    let households: Vec<&Write> =
+        writes.iter().copied().filter(|w| w.projection.kind == ehcard_core::RecordKind::Household).collect();
+    if !households.is_empty() {
+        let col = |f: fn(&Projection) -> Option<&str>| -> Vec<Option<&str>> {
+            households.iter().map(|w| f(&w.projection)).collect()
+        };
+        let ids: Vec<&str> = households.iter().map(|w| w.id.as_str()).collect();
+        let wards: Vec<i32> = households.iter().map(|w| w.ward).collect();
+        let members: Vec<i32> = households.iter().map(|w| w.projection.members as i32).collect();
+        let updated: Vec<i64> = households.iter().map(|w| w.projection.updated_at).collect();
+        tx.execute(
+            "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
+             SELECT t.*, $9 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::int[], $8::bigint[]) AS t
+             ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, house = excluded.house,
+                street = excluded.street, locality = excluded.locality, head_id = excluded.head_id,
+                members = excluded.members, updated_at = excluded.updated_at,
+                last_device_id = excluded.last_device_id",
+            &[
+                &ids,
+                &wards,
+                &col(|p| p.house.as_deref()),
+                &col(|p| p.street.as_deref()),
+                &col(|p| p.locality.as_deref()),
+                &col(|p| p.head_id.as_deref()),
+                &members,
+                &updated,
+                &device,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 fn device_row(r: &tokio_postgres::Row) -> Device {
     let wards: Vec<i32> = r.get(3);
     Device {
@@ -57,73 +294,6 @@ const DEVICE_COLS: &str =
 
 fn today(now: i64) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
-}
-
-async fn project(
-    tx: &deadpool_postgres::Transaction<'_>,
-    id: &str,
-    p: &Projection,
-    device: &str,
-) -> Result<(), StoreError> {
-    let ward = p.ward as i32;
-    match p.kind {
-        ehcard_core::RecordKind::Resident => {
-            let birth_year = p.birth_year.map(|y| y as i32);
-            let st = tx
-                .prepare_cached(
-                    "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
-                        birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-                     ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
-                        health_id = excluded.health_id, given_name = excluded.given_name,
-                        family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
-                        birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
-                        has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
-                        updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
-                )
-                .await?;
-            tx.execute(
-                &st,
-                &[
-                    &id,
-                    &ward,
-                    &p.household_id,
-                    &p.health_id,
-                    &p.given_name,
-                    &p.family_name,
-                    &p.name_hi,
-                    &p.sex,
-                    &birth_year,
-                    &p.phone,
-                    &p.voter_id,
-                    &p.has_conflicts,
-                    &p.enrolled_by,
-                    &p.updated_at,
-                    &device,
-                ],
-            )
-            .await?;
-        }
-        ehcard_core::RecordKind::Household => {
-            let members = p.members as i32;
-            let st = tx
-                .prepare_cached(
-                    "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, house = excluded.house,
-                        street = excluded.street, locality = excluded.locality, head_id = excluded.head_id,
-                        members = excluded.members, updated_at = excluded.updated_at,
-                        last_device_id = excluded.last_device_id",
-                )
-                .await?;
-            tx.execute(
-                &st,
-                &[&id, &ward, &p.house, &p.street, &p.locality, &p.head_id, &members, &p.updated_at, &device],
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -231,81 +401,26 @@ impl RegistryStore for PgStore {
     }
 
     async fn push(&self, device: &Device, items: Vec<PushItem>, now: i64) -> Result<Vec<PushOutcome>, StoreError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let select = tx.prepare_cached("SELECT data, ward FROM docs WHERE id = $1 FOR UPDATE").await?;
-        let upsert = tx
-            .prepare_cached(
-                "INSERT INTO docs(id, kind, ward, data, heads) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads",
-            )
-            .await?;
-        let mut out = Vec::with_capacity(items.len());
-        let mut feed: Vec<(String, i32, Vec<u8>, Vec<String>)> = Vec::new();
-        for item in &items {
-            let existing: Option<(Vec<u8>, i32)> =
-                tx.query_opt(&select, &[&item.id]).await?.map(|r| (r.get(0), r.get(1)));
-            let step =
-                merge_one(existing.as_ref().map(|(d, w)| (d.as_slice(), i64::from(*w))), item, device, today(now))?;
-            match step {
-                Step::Unchanged { heads } => {
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
-                }
-                Step::NeedFull => {
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
-                }
-                Step::Write { doc, heads, new_changes, projection } => {
-                    let ward = projection.ward as i32;
-                    tx.execute(&upsert, &[&item.id, &projection.kind.as_str(), &ward, &doc, &heads]).await?;
-                    project(&tx, &item.id, &projection, &device.id).await?;
-                    feed.push((item.id.clone(), ward, new_changes, heads.clone()));
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Merged, heads });
-                }
+        // A record created by two pushes at once: the loser starts over and
+        // merges into the winner's document.
+        for _ in 0..3 {
+            match self.push_once(device, &items, now).await {
+                Err(StoreError::Raced(_)) => continue,
+                other => return other,
             }
         }
-        if !feed.is_empty() {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
-            let ins = tx
-                .prepare_cached(
-                    "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .await?;
-            for (id, ward, changes, heads) in &feed {
-                tx.execute(&ins, &[id, ward, &device.id, changes, heads, &now]).await?;
-            }
-        }
-        tx.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
-        tx.commit().await?;
-        Ok(out)
+        self.push_once(device, &items, now).await
     }
 
     async fn pull(&self, device: &Device, cursor: i64, limit: u32, now: i64) -> Result<PullPage, StoreError> {
-        let client = self.pool.get().await?;
-        let limit = limit.clamp(1, 5000);
-        let wards: Vec<i32> = device.wards.iter().map(|w| i32::from(*w)).collect();
-        let st = client
-            .prepare_cached(
-                "SELECT seq, record_id, changes, heads FROM feed
-                 WHERE seq > $1 AND ward = ANY($2) AND device_id <> $3 ORDER BY seq LIMIT $4",
-            )
-            .await?;
-        let rows = client.query(&st, &[&cursor, &wards, &device.id, &(i64::from(limit) + 1)]).await?;
-        let mut entries: Vec<PullEntry> = rows
-            .iter()
-            .map(|r| PullEntry { seq: r.get(0), id: r.get(1), changes: r.get(2), heads: r.get(3) })
-            .collect();
-        let more = entries.len() > limit as usize;
-        entries.truncate(limit as usize);
-        let next = entries.last().map(|e| e.seq).unwrap_or(cursor);
-        client.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
-        Ok(PullPage { entries, cursor: next, more })
+        self.pull_page(device, cursor, limit, now).await
     }
-
     async fn record(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<String>, i64)>, StoreError> {
         let client = self.pool.get().await?;
         let row = client.query_opt("SELECT data, heads, ward FROM docs WHERE id = $1", &[&id]).await?;
-        Ok(row.map(|r| (r.get(0), r.get(1), i64::from(r.get::<_, i32>(2)))))
+        Ok(row.map(|r| {
+            (r.get(0), serde_json::from_str(r.get::<_, &str>(1)).unwrap_or_default(), i64::from(r.get::<_, i32>(2)))
+        }))
     }
 
     async fn stats(&self) -> Result<Stats, StoreError> {

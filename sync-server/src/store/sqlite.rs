@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, Step,
-    StoreError, merge_one,
+    StoreError, merge_batch,
 };
 
 const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql")];
@@ -241,13 +241,16 @@ impl RegistryStore for SqliteStore {
         let device = device.clone();
         self.run(move |conn| {
             let tx = conn.transaction()?;
+            let mut existing = Vec::with_capacity(items.len());
+            {
+                let mut select = tx.prepare_cached("SELECT data, ward FROM docs WHERE id = ?1")?;
+                for item in &items {
+                    existing.push(select.query_row([&item.id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?);
+                }
+            }
+            let steps = merge_batch(existing, &items, &device, today(now))?;
             let mut out = Vec::with_capacity(items.len());
-            for item in &items {
-                let existing: Option<(Vec<u8>, i64)> = tx
-                    .prepare_cached("SELECT data, ward FROM docs WHERE id = ?1")?
-                    .query_row([&item.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let step = merge_one(existing.as_ref().map(|(d, w)| (d.as_slice(), *w)), item, &device, today(now))?;
+            for (item, step) in items.iter().zip(steps) {
                 match step {
                     Step::Unchanged { heads } => {
                         out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
@@ -255,7 +258,7 @@ impl RegistryStore for SqliteStore {
                     Step::NeedFull => {
                         out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
                     }
-                    Step::Write { doc, heads, new_changes, projection } => {
+                    Step::Write { doc, heads, new_changes, projection, .. } => {
                         let heads_json = serde_json::to_string(&heads).unwrap_or_default();
                         tx.prepare_cached(
                             "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
