@@ -252,6 +252,48 @@ pub enum Step {
     },
 }
 
+/// A merged record to write.
+#[derive(Debug)]
+pub struct Write {
+    pub id: String,
+    pub doc: Vec<u8>,
+    /// The document's heads after the merge, as a JSON array of hex.
+    pub heads_json: String,
+    pub new_changes: Vec<u8>,
+    pub projection: Box<Projection>,
+    /// The registry had no such record before this batch.
+    pub created: bool,
+    /// This is the batch's first write of the record.
+    pub first: bool,
+}
+
+/// The answer for each pushed record, and the records to write, in order.
+pub fn plan_writes(items: &[PushItem], steps: Vec<Step>) -> (Vec<PushOutcome>, Vec<Write>) {
+    let mut out = Vec::with_capacity(items.len());
+    let mut writes = Vec::new();
+    let mut written = std::collections::HashSet::new();
+    for (item, step) in items.iter().zip(steps) {
+        let (status, heads) = match step {
+            Step::Unchanged { heads } => (PushStatus::Unchanged, heads),
+            Step::NeedFull => (PushStatus::NeedFull, Vec::new()),
+            Step::Write { doc, heads, new_changes, projection, created } => {
+                writes.push(Write {
+                    id: item.id.clone(),
+                    doc,
+                    heads_json: serde_json::to_string(&heads).unwrap_or_default(),
+                    new_changes,
+                    projection,
+                    created,
+                    first: written.insert(item.id.clone()),
+                });
+                (PushStatus::Merged, heads)
+            }
+        };
+        out.push(PushOutcome { id: item.id.clone(), status, heads });
+    }
+    (out, writes)
+}
+
 /// A stored document and its ward.
 pub type Stored = (Vec<u8>, i64);
 

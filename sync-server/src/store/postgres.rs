@@ -7,12 +7,12 @@
 //! order and a pull never skips an entry that commits later.
 
 use deadpool_postgres::{Config, Pool, PoolConfig, Runtime};
-use ehcard_sync::wire::{PullEntry, PushStatus};
+use ehcard_sync::wire::PullEntry;
 use tokio_postgres::NoTls;
 
 use super::{
-    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, Step,
-    StoreError, merge_batch,
+    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
+    Write, merge_batch, plan_writes,
 };
 
 const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-postgres/0001_registry.sql")];
@@ -52,40 +52,14 @@ impl PgStore {
             .collect();
         let existing: Vec<Option<(Vec<u8>, i64)>> = items.iter().map(|i| found.remove(&i.id)).collect();
         let steps = tokio::task::block_in_place(|| merge_batch(existing, items, device, today(now)))?;
-        let mut out = Vec::with_capacity(items.len());
-        let mut writes: Vec<Write> = Vec::new();
-        let mut written = std::collections::HashSet::new();
-        for (item, step) in items.iter().zip(steps) {
-            match step {
-                Step::Unchanged { heads } => {
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
-                }
-                Step::NeedFull => {
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
-                }
-                Step::Write { doc, heads, new_changes, projection, created } => {
-                    out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Merged, heads: heads.clone() });
-                    writes.push(Write {
-                        id: item.id.clone(),
-                        kind: projection.kind.as_str(),
-                        ward: projection.ward as i32,
-                        doc,
-                        heads_json: serde_json::to_string(&heads).unwrap_or_default(),
-                        new_changes,
-                        projection,
-                        created,
-                        first: written.insert(item.id.clone()),
-                    });
-                }
-            }
-        }
+        let (out, writes) = plan_writes(items, steps);
         // Each table is written with one statement per batch (arrays unnested).
         if !writes.is_empty() {
             write_docs(&tx, &writes).await?;
             write_projections(&tx, &writes, &device.id).await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
             let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
-            let wards: Vec<i32> = writes.iter().map(|w| w.ward).collect();
+            let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
             let changes: Vec<&[u8]> = writes.iter().map(|w| w.new_changes.as_slice()).collect();
             let heads: Vec<&str> = writes.iter().map(|w| w.heads_json.as_str()).collect();
             tx.execute(
@@ -128,20 +102,6 @@ impl PgStore {
     }
 }
 
-/// A merged record to write.
-struct Write {
-    id: String,
-    kind: &'static str,
-    ward: i32,
-    doc: Vec<u8>,
-    heads_json: String,
-    new_changes: Vec<u8>,
-    projection: Box<Projection>,
-    created: bool,
-    /// Whether this is the batch's first write of the record.
-    first: bool,
-}
-
 /// The last write of each record (a record may be pushed twice in a batch);
 /// `first` is false on those that had an earlier write in the batch.
 fn last_per_id(writes: &[Write]) -> Vec<&Write> {
@@ -163,8 +123,8 @@ async fn write_docs(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write]) -
             continue;
         }
         let ids: Vec<&str> = part.iter().map(|w| w.id.as_str()).collect();
-        let kinds: Vec<&str> = part.iter().map(|w| w.kind).collect();
-        let wards: Vec<i32> = part.iter().map(|w| w.ward).collect();
+        let kinds: Vec<&str> = part.iter().map(|w| w.projection.kind.as_str()).collect();
+        let wards: Vec<i32> = part.iter().map(|w| w.projection.ward as i32).collect();
         let docs: Vec<&[u8]> = part.iter().map(|w| w.doc.as_slice()).collect();
         let heads: Vec<&str> = part.iter().map(|w| w.heads_json.as_str()).collect();
         let conflict = if created {
@@ -202,7 +162,7 @@ async fn write_projections(
             residents.iter().map(|w| f(&w.projection)).collect()
         };
         let ids: Vec<&str> = residents.iter().map(|w| w.id.as_str()).collect();
-        let wards: Vec<i32> = residents.iter().map(|w| w.ward).collect();
+        let wards: Vec<i32> = residents.iter().map(|w| w.projection.ward as i32).collect();
         let years: Vec<Option<i32>> = residents.iter().map(|w| w.projection.birth_year.map(|y| y as i32)).collect();
         let conflicts: Vec<bool> = residents.iter().map(|w| w.projection.has_conflicts).collect();
         let by: Vec<&str> = residents.iter().map(|w| w.projection.enrolled_by.as_str()).collect();
@@ -245,7 +205,7 @@ async fn write_projections(
             households.iter().map(|w| f(&w.projection)).collect()
         };
         let ids: Vec<&str> = households.iter().map(|w| w.id.as_str()).collect();
-        let wards: Vec<i32> = households.iter().map(|w| w.ward).collect();
+        let wards: Vec<i32> = households.iter().map(|w| w.projection.ward as i32).collect();
         let members: Vec<i32> = households.iter().map(|w| w.projection.members as i32).collect();
         let updated: Vec<i64> = households.iter().map(|w| w.projection.updated_at).collect();
         tx.execute(

@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ehcard_sync::wire::{PullEntry, PushStatus};
+use ehcard_sync::wire::PullEntry;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, Step,
-    StoreError, merge_batch,
+    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
+    merge_batch, plan_writes,
 };
 
 const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql")];
@@ -249,45 +249,20 @@ impl RegistryStore for SqliteStore {
                 }
             }
             let steps = merge_batch(existing, &items, &device, today(now))?;
-            let mut out = Vec::with_capacity(items.len());
-            for (item, step) in items.iter().zip(steps) {
-                match step {
-                    Step::Unchanged { heads } => {
-                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Unchanged, heads })
-                    }
-                    Step::NeedFull => {
-                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::NeedFull, heads: Vec::new() })
-                    }
-                    Step::Write { doc, heads, new_changes, projection, .. } => {
-                        let heads_json = serde_json::to_string(&heads).unwrap_or_default();
-                        tx.prepare_cached(
-                            "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
-                             ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data,
-                                heads = excluded.heads",
-                        )?
-                        .execute(params![
-                            item.id,
-                            projection.kind.as_str(),
-                            projection.ward,
-                            doc,
-                            heads_json
-                        ])?;
-                        tx.prepare_cached(
-                            "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        )?
-                        .execute(params![
-                            item.id,
-                            projection.ward,
-                            device.id,
-                            new_changes,
-                            heads_json,
-                            now
-                        ])?;
-                        project(&tx, &item.id, &projection, &device.id)?;
-                        out.push(PushOutcome { id: item.id.clone(), status: PushStatus::Merged, heads });
-                    }
-                }
+            let (out, writes) = plan_writes(&items, steps);
+            for w in &writes {
+                let p = &w.projection;
+                tx.prepare_cached(
+                    "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads",
+                )?
+                .execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
+                tx.prepare_cached(
+                    "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![w.id, p.ward, device.id, w.new_changes, w.heads_json, now])?;
+                project(&tx, &w.id, p, &device.id)?;
             }
             tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
             tx.commit()?;
