@@ -30,6 +30,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# MOSIP's reference Claim 169 decoder: the card tests check that an
+# independent decoder reads and verifies our cards.
+if ! python3 -c "import claim169" >/dev/null 2>&1; then
+  echo "setup: installing the claim169 Python package"
+  python3 -m pip install --quiet --disable-pip-version-check claim169==0.3.0
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install --locked cargo-nextest
