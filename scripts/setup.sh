@@ -16,6 +16,10 @@ done
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
+# Card PDF tests: poppler (pdftoppm, pdftotext, pdfinfo) rasterises and reads
+# the printed cards, zbar (zbarimg) scans their QR. The fonts are vendored.
+have_pkg poppler-utils || need_apt+=(poppler-utils)
+have_pkg zbar-tools || need_apt+=(zbar-tools)
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"

@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/sync/push"),
     ("post", "/v1/sync/pull"),
     ("get", "/v1/records/{id}"),
+    ("get", "/v1/trust-list"),
 ];
 
 /// What handlers share: the store, the clock, the counters.
@@ -42,11 +43,29 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seconds since the epoch (the real clock in production, fixed in tests).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// The registry key (PKCS#8): configuration, read at start-up.
+    pub registry_key: Arc<Vec<u8>>,
+    /// The `iss` of trust lists and permanent cards.
+    pub issuer: Arc<String>,
 }
 
 impl AppState {
+    /// A state with a fresh registry key (tests); servers use [`AppState::with_registry_key`].
     pub fn new(store: DynStore) -> Self {
-        AppState { store, metrics: Arc::new(Metrics::default()), clock: Arc::new(|| chrono::Utc::now().timestamp()) }
+        let key = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .map(|k| k.as_ref().to_vec())
+            .unwrap_or_default();
+        AppState::with_registry_key(store, key, "ehcard registry")
+    }
+
+    pub fn with_registry_key(store: DynStore, registry_key: Vec<u8>, issuer: &str) -> Self {
+        AppState {
+            store,
+            metrics: Arc::new(Metrics::default()),
+            clock: Arc::new(|| chrono::Utc::now().timestamp()),
+            registry_key: Arc::new(registry_key),
+            issuer: Arc::new(issuer.to_string()),
+        }
     }
 
     fn now(&self) -> i64 {
@@ -62,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull))
         .route("/v1/records/{id}", get(record))
+        .route("/v1/trust-list", get(trust_list))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -159,6 +179,7 @@ async fn provision(State(st): State<AppState>, body: Bytes) -> Result<Response, 
             label: d.label,
             wards: d.wards,
             server_time: st.now(),
+            registry_public_key: crate::registry::public_key(&st.registry_key),
         },
     ))
 }
@@ -271,4 +292,10 @@ async fn record(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<S
     }
     st.metrics.observe("record", started);
     Ok(encoded(StatusCode::OK, &RecordResponse { id, doc, heads }))
+}
+
+/// The signed trust list: public, so any verifier can fetch it.
+async fn trust_list(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let signed = crate::registry::trust_list(&st.store, &st.registry_key, &st.issuer, st.now()).await?;
+    Ok(encoded(StatusCode::OK, &signed))
 }

@@ -7,4 +7,5 @@
 
 pub mod api;
 pub mod metrics;
+pub mod registry;
 pub mod store;

@@ -17,6 +17,14 @@ struct Args {
     /// directory) or postgres://USER@HOST:PORT/DB.
     #[arg(long, global = true, env = "EHCARD_DB")]
     db: Option<String>,
+    /// The registry's signing key (Ed25519 PKCS#8; made on first use, mode
+    /// 0600). Default: registry-key.pk8 beside a SQLite database, or in the
+    /// platform data directory.
+    #[arg(long, global = true, env = "EHCARD_REGISTRY_KEY")]
+    registry_key: Option<PathBuf>,
+    /// The issuer named in trust lists and permanent cards.
+    #[arg(long, global = true, env = "EHCARD_ISSUER", default_value = "https://ehcard.registry")]
+    issuer: String,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -43,6 +51,11 @@ enum Cmd {
     },
     /// Counts by ward and by device, and each device's last sync.
     Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The signed trust list verifiers use offline (the same as GET /v1/trust-list).
+    TrustList {
         #[arg(long)]
         json: bool,
     },
@@ -90,10 +103,23 @@ fn new_code() -> Result<String> {
     Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
 }
 
-fn default_db() -> Result<String> {
+fn data_dir() -> Result<PathBuf> {
     let dirs = directories::ProjectDirs::from("in", "ehcard", "ehcard-server")
         .context("no home directory for the default database: pass --db URL")?;
-    Ok(format!("sqlite://{}", dirs.data_dir().join("registry.db").display()))
+    Ok(dirs.data_dir().to_path_buf())
+}
+
+fn default_db() -> Result<String> {
+    Ok(format!("sqlite://{}", data_dir()?.join("registry.db").display()))
+}
+
+fn default_key_path(db_url: &str) -> Result<PathBuf> {
+    if let Some(path) = db_url.strip_prefix("sqlite://")
+        && let Some(dir) = std::path::Path::new(path).parent()
+    {
+        return Ok(dir.join("registry-key.pk8"));
+    }
+    Ok(data_dir()?.join("registry-key.pk8"))
 }
 
 fn when(t: Option<i64>) -> String {
@@ -117,11 +143,16 @@ async fn main() -> Result<()> {
     };
     let store = store::open(&url).await.with_context(|| format!("opening the registry database {}", redact(&url)))?;
     store.migrate().await.context("updating the database schema")?;
+    let key_path = match args.registry_key {
+        Some(p) => p,
+        None => default_key_path(&url)?,
+    };
     let now = chrono::Utc::now().timestamp();
     match args.command {
         Cmd::Migrate => println!("the schema of {} is up to date", redact(&url)),
         Cmd::Serve { listen, tls_cert, tls_key } => {
-            let app = api::router(AppState::new(store));
+            let key = ehcard_server::registry::load_or_create(&key_path)?;
+            let app = api::router(AppState::with_registry_key(store, key, &args.issuer));
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
                     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -203,6 +234,28 @@ async fn main() -> Result<()> {
                 d.label,
                 when(d.revoked_at)
             );
+        }
+        Cmd::TrustList { json } => {
+            let key = ehcard_server::registry::load_or_create(&key_path)?;
+            let signed = ehcard_server::registry::trust_list(&store, &key, &args.issuer, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&signed)?);
+            } else {
+                let list = signed.open(&ehcard_server::registry::public_key(&key))?;
+                println!(
+                    "trust list of {} ({} keys), signed by registry key {}",
+                    list.issuer,
+                    list.entries.len(),
+                    signed.kid
+                );
+                for e in &list.entries {
+                    let state = match e.revoked_at {
+                        Some(at) => format!("revoked {}", when(Some(at))),
+                        None => "valid".into(),
+                    };
+                    println!("{}  {:<8} {:<40} from {}  {}", e.kid, e.role, e.who, when(Some(e.valid_from)), state);
+                }
+            }
         }
         Cmd::Stats { json } => {
             let s = store.stats().await?;

@@ -194,6 +194,12 @@ fn every_documented_route_answers_as_documented() {
                 assert_eq!(a.error().code, "unsigned", "{what}");
                 assert!(op["security"].as_array().is_some_and(|s| !s.is_empty()), "{what}: security not documented");
             }
+            "/v1/trust-list" => {
+                assert_eq!(a.status, 200, "{what}");
+                let signed: ehcard_card::trust::SignedTrustList = ehcard_sync::codec::decode(&a.body).unwrap();
+                let list: ehcard_card::trust::TrustList = serde_json::from_str(&signed.list).unwrap();
+                assert_eq!(list.entries[0].role, "registry", "{what}");
+            }
             _ => panic!("{what}: no expectation for this route: add one to this test"),
         }
     }

@@ -228,3 +228,34 @@ fn a_revoked_tablet_is_refused_with_a_message(backend: Arc<Backend>) {
     assert!(list.as_array().unwrap().iter().any(|d| d["id"] == a.device_id.as_str() && d["revoked_at"].is_i64()));
 }
 both!(a_revoked_tablet_is_refused_with_a_message);
+
+/// The trust list names every provisioned tablet's key and the registry's,
+/// marks revoked keys, and reaches tablets when they sync.
+fn the_trust_list_names_every_tablet_and_its_revocation(backend: Arc<Backend>) {
+    let server = Server::start(backend);
+    let a = Tablet::provision(&server, "12", "tablet A");
+    let b = Tablet::provision(&server, "12", "tablet B");
+    let s = a.sync();
+    assert_eq!(s["trusted_keys"], 3, "the registry and two tablets: {s}");
+    let out = server.admin(&["device", "revoke", &b.device_id]);
+    assert!(out.status.success());
+    let signed = server.admin_json(&["trust-list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(signed["list"].as_str().unwrap()).unwrap();
+    let entries = list["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries.iter().filter(|e| e["role"] == "registry").count(), 1);
+    let revoked: Vec<&serde_json::Value> = entries.iter().filter(|e| e["revoked_at"].is_i64()).collect();
+    assert_eq!(revoked.len(), 1);
+    assert!(revoked[0]["who"].as_str().unwrap().contains("tablet B"));
+    // The registry's signature over the list checks out with its own key.
+    let registry = entries.iter().find(|e| e["role"] == "registry").unwrap();
+    let signed: ehcard_card::trust::SignedTrustList = serde_json::from_value(signed).unwrap();
+    let pk = hex_decode(registry["public_key"].as_str().unwrap());
+    assert!(signed.open(&pk).is_ok());
+    assert_eq!(a.sync()["trusted_keys"], 3);
+}
+both!(the_trust_list_names_every_tablet_and_its_revocation);
+
+fn hex_decode(h: &str) -> Vec<u8> {
+    (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+}

@@ -142,6 +142,7 @@ fn provision(server: &ServerProc, ward: u16, label: &str) -> Result<Tablet> {
         wards: p.wards,
         key_pkcs8_hex: hex_encode(&key),
         ca_pem: None,
+        registry_public_key_hex: None,
     })?;
     Ok(Tablet { _dir: dir, store, url: server.url.clone() })
 }

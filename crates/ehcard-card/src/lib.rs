@@ -8,11 +8,16 @@
 //! A verifier holds a [`trust::TrustList`] (signed by the registry key) and
 //! checks a card with no network: [`trust::verify`].
 //!
+//! [`pdf::card_pdf`] prints cards (fronts and backs with the QR from
+//! [`qr::qr_modules`]) to PDF bytes, with the fonts embedded.
+//!
 //! **Architecture invariant:** no I/O and no clock; keys, times and texts
 //! are passed in.
 
 pub mod cose;
 pub mod payload;
+pub mod pdf;
+pub mod qr;
 pub mod text;
 pub mod trust;
 
@@ -27,6 +32,8 @@ pub enum CardError {
     NotACard(String),
     #[error("the signing key is damaged")]
     BadKey,
+    #[error("cannot print the card: {0}")]
+    Print(String),
 }
 
 /// A key id: the first 8 bytes of SHA-256 of the raw public key.

@@ -118,4 +118,39 @@ pub enum Command {
     Export { file: PathBuf },
     /// Rebuild the query tables from the record documents.
     Reindex,
+    /// Print a resident's provisional card (signed by this tablet) to PDF.
+    Card {
+        /// Record id or eHealth ID.
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// An A4 sheet (ten-up, with cut marks) instead of an ID-1 card.
+        #[arg(long)]
+        a4: bool,
+    },
+    /// Print many cards on A4 sheets of ten.
+    Cards {
+        /// Every resident of this ward.
+        #[arg(long, conflicts_with = "ids")]
+        ward: Option<i64>,
+        /// A file of record ids or eHealth IDs, one a line.
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a card offline: a photo or scan (PNG, JPEG), a PDF, or the QR text.
+    /// Exit code 0 only for a valid card.
+    Verify {
+        input: String,
+        /// A trust list file (from `ehcard-server trust-list --json`);
+        /// default: the one kept from the last sync.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        /// The registry's public key (hex), when this device was never provisioned.
+        #[arg(long)]
+        registry_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }

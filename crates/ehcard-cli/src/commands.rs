@@ -39,6 +39,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<Incomplete>().is_some() {
         return 7;
     }
+    if err.downcast_ref::<crate::cards::InvalidCard>().is_some() {
+        return 8;
+    }
     match err.downcast_ref::<SyncError>() {
         Some(SyncError::Unreachable(_) | SyncError::Broken(_)) => return 5,
         Some(SyncError::Revoked(_)) => return 6,
@@ -137,6 +140,12 @@ pub fn run(args: Args) -> Result<()> {
         Command::Stats { json } => stats(&ctx, json),
         Command::Export { file } => export(&ctx, &file),
         Command::Reindex => reindex(&ctx),
+        Command::Card { id, out, a4 } => crate::cards::card(&ctx.open()?, &id, &out, a4),
+        Command::Cards { ward, ids, out } => crate::cards::cards(&ctx.open()?, ward, ids.as_deref(), &out),
+        Command::Verify { input, trust, registry_key, json } => {
+            let store = if registry_key.is_some() && trust.is_some() { None } else { Some(ctx.open()?) };
+            crate::cards::verify(store.as_ref(), &input, trust.as_deref(), registry_key.as_deref(), json)
+        }
     }
 }
 
@@ -186,6 +195,7 @@ fn init_server(ctx: &Ctx, server: &str, code: &str, ca: Option<&Path>) -> Result
         wards: p.wards.clone(),
         key_pkcs8_hex: hex::encode(&key),
         ca_pem,
+        registry_public_key_hex: (!p.registry_public_key.is_empty()).then(|| hex::encode(&p.registry_public_key)),
     })?;
     let offset = p.server_time - Utc::now().timestamp();
     store.set_setting("clock_offset", &offset.to_string())?;

@@ -3,8 +3,9 @@
 //!
 //! Exit codes: 0 success; 1 failure; 2 usage; 3 invalid input (nothing was
 //! changed); 4 locked (wrong passphrase, no store); 5 no network; 6 tablet
-//! revoked; 7 sync incomplete.
+//! revoked; 7 sync incomplete; 8 card not valid.
 
+mod cards;
 mod cli;
 mod commands;
 mod io;

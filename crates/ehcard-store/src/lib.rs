@@ -449,6 +449,16 @@ impl Store {
         search::search(&self.conn, text, limit)
     }
 
+    /// Every resident of a ward, in street order.
+    pub fn residents_in_ward(&self, ward: i64) -> Result<Vec<RecordId>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id FROM residents r LEFT JOIN households h ON h.id = r.household_id
+             WHERE r.ward = ?1 ORDER BY h.locality, h.street, h.house, r.household_id, r.id",
+        )?;
+        let ids = stmt.query_map([ward], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+        Ok(ids.into_iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
     /// Households, optionally of one ward, in street order.
     pub fn households(&self, ward: Option<i64>, limit: usize) -> Result<Vec<search::HouseholdRow>, StoreError> {
         search::households(&self.conn, ward, limit)

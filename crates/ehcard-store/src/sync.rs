@@ -165,6 +165,10 @@ pub struct Provisioning {
     pub key_pkcs8_hex: String,
     /// PEM of an extra certificate authority to trust for the server, if any.
     pub ca_pem: Option<String>,
+    /// The registry's public key (hex), pinned at provisioning: it signs the
+    /// trust list and permanent cards.
+    #[serde(default)]
+    pub registry_public_key_hex: Option<String>,
 }
 
 impl Store {

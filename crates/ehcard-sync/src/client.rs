@@ -127,6 +127,8 @@ pub struct Summary {
     pub conflicts: Vec<String>,
     pub still_pending: u64,
     pub cursor: i64,
+    /// Keys in the trust list now kept on the tablet (for checking cards offline).
+    pub trusted_keys: usize,
 }
 
 /// Provision: register `public_key` with the one-time `code`.
@@ -317,6 +319,18 @@ pub fn sync(
         }
     }
     summary.cursor = cursor;
+
+    // The trust list, checked against the registry key pinned at provisioning.
+    if let Some(pinned) = p.registry_public_key_hex.as_deref().and_then(|h| hex::decode(h).ok()) {
+        let mut d = 0u64;
+        let signed: ehcard_card::trust::SignedTrustList =
+            s.call::<(), _>("GET", "/v1/trust-list", None, &mut summary.bytes_up, &mut d)?;
+        summary.bytes_down += d;
+        let list = signed.open(&pinned).map_err(|e| SyncError::Protocol(format!("trust list: {e}")))?;
+        summary.trusted_keys = list.entries.len();
+        let json = serde_json::to_string(&signed).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        store.set_setting("trust_list", &json)?;
+    }
     summary.conflicts.sort();
     summary.conflicts.dedup();
     summary.still_pending = store.pending_count()?;

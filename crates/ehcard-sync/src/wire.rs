@@ -36,6 +36,10 @@ pub struct ProvisionResponse {
     pub wards: Vec<u16>,
     /// Seconds since the epoch, for the tablet's clock offset.
     pub server_time: i64,
+    /// The registry's raw Ed25519 public key: it signs the trust list and
+    /// permanent cards.
+    #[serde(default, with = "b64")]
+    pub registry_public_key: Vec<u8>,
 }
 
 /// `POST /v1/sync/push`.
