@@ -54,6 +54,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Print a resident's permanent card, signed by the registry key, to PDF.
+    Card {
+        /// The record id.
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The signed trust list verifiers use offline (the same as GET /v1/trust-list).
     TrustList {
         #[arg(long)]
@@ -234,6 +241,21 @@ async fn main() -> Result<()> {
                 d.label,
                 when(d.revoked_at)
             );
+        }
+        Cmd::Card { id, out } => {
+            use ehcard_card::pdf::{Layout, card_pdf};
+            use ehcard_card::{CardData, CardKind, Issue, key_id, payload};
+            let key = ehcard_server::registry::load_or_create(&key_path)?;
+            let (doc, _, _) = store.record(&id).await?.with_context(|| format!("no record {id} in the registry"))?;
+            let record = ehcard_core::RecordDoc::load(&doc, &store::server_actor())?.read()?;
+            let card = CardData::from_record(&record)?;
+            let issue =
+                Issue { issuer: args.issuer.clone(), kind: CardKind::Permanent, issued_at: now, expires_at: None };
+            let public = ehcard_server::registry::public_key(&key);
+            let text = payload::encode(&card, &issue, &key_id(&public), &key)?;
+            let pdf = card_pdf(&[(card.clone(), text, CardKind::Permanent)], Layout::Id1)?;
+            std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("printed the permanent card of {} ({}) to {}", card.full_name(), card.health_id, out.display());
         }
         Cmd::TrustList { json } => {
             let key = ehcard_server::registry::load_or_create(&key_path)?;

@@ -95,4 +95,16 @@ fn a_printed_card_verifies_offline_until_its_tablet_is_revoked() {
     assert!(stdout(&out).contains("revoked key"), "{}", stdout(&out));
     let out = b.run(&["verify", &text]);
     assert!(out.status.success(), "the card printed before the revocation: {}", stdout(&out));
+
+    // The registry prints the permanent card with its own key; it verifies.
+    let permanent = a.dir.path().join("permanent.pdf");
+    let id = enrolled["id"].as_str().unwrap();
+    let out = server.admin(&["card", id, "--out", permanent.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = b.run(&["verify", permanent.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["issue"]["kind"], "permanent");
+    assert_eq!(v["signer"], "registry");
+    assert!(v["issue"]["expires_at"].is_null());
 }

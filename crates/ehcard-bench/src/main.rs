@@ -5,6 +5,7 @@
 //! import rate, search and show latency, bytes on disk per resident. The
 //! baseline is plain rusqlite on an unencrypted file holding the same JSON.
 
+mod cards_bench;
 mod sync_bench;
 
 use std::path::Path;
@@ -44,6 +45,11 @@ enum Cmd {
         /// Only W1 and W2.
         #[arg(long)]
         quick: bool,
+    },
+    /// Signing and printing cards to PDF.
+    Cards {
+        #[arg(long, default_value_t = 1000)]
+        cards: usize,
     },
     /// Cost of each step of making a record document.
     Doc {
@@ -358,6 +364,7 @@ fn main() -> Result<()> {
     match Args::parse().command {
         Cmd::Store { residents, queries } => store_bench(residents, queries),
         Cmd::Doc { residents } => doc_bench(residents),
+        Cmd::Cards { cards } => cards_bench::cards_bench(cards),
         Cmd::Sync { residents, stores, quick } => sync_bench::sync_bench(residents, &stores, quick),
     }
 }
