@@ -46,7 +46,9 @@ CREATE INDEX residents_ward ON residents(ward);
 CREATE VIRTUAL TABLE residents_fts USING fts5(
     given_name, family_name, name_hi,
     content = 'residents', content_rowid = 'rid',
-    tokenize = 'unicode61 remove_diacritics 2'
+    -- Marks (M*) are part of words: Devanagari vowel signs and the virama
+    -- must not split a name into fragments.
+    tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
 );
 CREATE TRIGGER residents_ai AFTER INSERT ON residents BEGIN
     INSERT INTO residents_fts(rowid, given_name, family_name, name_hi)
