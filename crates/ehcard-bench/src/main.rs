@@ -182,13 +182,7 @@ fn store_bench(n: usize, queries: usize) -> Result<()> {
     let mut store = Store::create(&store_dir, "bench passphrase", &options, &mut SeededEntropy::new(1))?;
     let unlock = t.elapsed();
     let t = Instant::now();
-    let inputs: Vec<Input> = lines
-        .iter()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l)?;
-            parse_input(RecordKind::Resident, &v, today).map_err(|e| anyhow::anyhow!("{e:?}"))
-        })
-        .collect::<Result<_>>()?;
+    let inputs = parse_lines(&lines, today)?;
     store.import(inputs, &mut SeededEntropy::new(2), &ctx, &mut |_| {})?;
     let import = t.elapsed();
     store.checkpoint()?;
@@ -300,6 +294,17 @@ fn store_bench(n: usize, queries: usize) -> Result<()> {
     Ok(())
 }
 
+/// Record format v1 lines, read as a command would read them.
+fn parse_lines(lines: &[String], today: NaiveDate) -> Result<Vec<Input>> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l)?;
+            parse_input(RecordKind::Resident, &v, today).map_err(|e| anyhow::anyhow!("{e:?}"))
+        })
+        .collect()
+}
+
 fn doc_bench(n: usize) -> Result<()> {
     use ehcard_core::doc::{Origin, RecordDoc};
     let now = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).context("clock")?;
@@ -309,13 +314,7 @@ fn doc_bench(n: usize) -> Result<()> {
     let lines: Vec<String> = (0..n).map(|i| synthetic(i, &mut rng).to_string()).collect();
     let actor = automerge::ActorId::from([1u8; 16]);
     let t = Instant::now();
-    let inputs: Vec<Input> = lines
-        .iter()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l)?;
-            parse_input(RecordKind::Resident, &v, today).map_err(|e| anyhow::anyhow!("{e:?}"))
-        })
-        .collect::<Result<_>>()?;
+    let inputs = parse_lines(&lines, today)?;
     let parse = t.elapsed();
     let t = Instant::now();
     let mut docs = Vec::with_capacity(n);
