@@ -111,9 +111,13 @@ impl From<StoreError> for ApiError {
             StoreError::OtherWard { .. } => (StatusCode::FORBIDDEN, "other_ward"),
             StoreError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_record"),
             StoreError::Corrupt { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "corrupt_record"),
-            StoreError::TooNew(_) | StoreError::Database(_) | StoreError::Raced(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
-            }
+            StoreError::NoRecord(_) => (StatusCode::NOT_FOUND, "no_record"),
+            StoreError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+            StoreError::TooNew(_)
+            | StoreError::Database(_)
+            | StoreError::Raced(_)
+            | StoreError::NoDeviceNumbers
+            | StoreError::RollIdsExhausted => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         };
         if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(error = %e, "store error");
@@ -263,8 +267,32 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         items.push(PushItem { id: r.id, changes: r.changes });
     }
     let n = items.len();
-    let outcomes = st.store.push(&device, items, st.now()).await?;
+    let now = st.now();
+    let outcomes = st.store.push(&device, items, now).await?;
     st.metrics.pushed(&outcomes);
+    // Candidate duplicates of what just merged, across every ward. The push
+    // has committed: a failure here is logged, and `duplicates --rescan`
+    // finds what it missed.
+    let merged: Vec<String> =
+        outcomes.iter().filter(|o| o.status == ehcard_sync::wire::PushStatus::Merged).map(|o| o.id.clone()).collect();
+    let changed = merged.len();
+    match crate::dedup::find_for(&st.store, merged, now).await {
+        Ok(n) if n > 0 => tracing::info!(device = %device.id, pairs = n, "new candidate duplicates"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "finding duplicates after a push failed"),
+    }
+    if changed > 0 {
+        let entry = crate::dedup::NewAudit {
+            at: now,
+            actor: device.id.clone(),
+            action: "push".into(),
+            subject: device.id.clone(),
+            detail: serde_json::json!({"records": n, "changed": changed}),
+        };
+        if let Err(e) = st.store.audit(entry).await {
+            tracing::error!(error = %e, "writing the audit log failed");
+        }
+    }
     st.metrics.observe("push", started);
     tracing::info!(device = %device.id, records = n, "push merged");
     let results = outcomes.into_iter().map(|o| PushResult { id: o.id, status: o.status, heads: o.heads }).collect();

@@ -6,6 +6,8 @@
 //! can serve one PostgreSQL database behind a load balancer.
 
 pub mod api;
+pub mod dedup;
 pub mod metrics;
 pub mod registry;
+pub mod roll;
 pub mod store;

@@ -7,8 +7,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use ehcard_core::Entropy;
 use ehcard_server::api::{self, AppState, code_hash};
+use ehcard_server::dedup;
+use ehcard_server::roll;
 use ehcard_server::store::{self, NewDevice};
 use ring::rand::{SecureRandom, SystemRandom};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "ehcard-server", version, about = "ehcard sync server and citywide registry")]
@@ -60,6 +63,83 @@ enum Cmd {
         id: String,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Load an electoral-roll or population-registry extract (CSV, see
+    /// schema/roll-csv.md): each row an unverified resident, grouped into
+    /// households by ward and house. All or nothing; re-importing the same
+    /// file changes nothing; a newer extract updates rows that no field
+    /// worker has confirmed yet.
+    ImportRoll {
+        /// The CSV file (UTF-8, with or without a byte-order mark).
+        file: PathBuf,
+        /// The extract's date, YYYY-MM-DD: ages count up to it (default: today).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only check the file: report bad rows, write nothing.
+        #[arg(long)]
+        check: bool,
+        /// List at most this many bad rows (the rest are counted).
+        #[arg(long, default_value_t = ehcard_server::roll::DEFAULT_MAX_ERRORS)]
+        max_errors: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Candidate duplicates: pending pairs, best first, with score and reasons.
+    Duplicates {
+        /// Compare the whole registry again first (after a change of the
+        /// matcher, or to catch up after a failure).
+        #[arg(long)]
+        rescan: bool,
+        /// pending (default), merged, not_duplicate, superseded or all.
+        #[arg(long, default_value = "pending")]
+        status: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge a duplicate into the record that survives. Both histories are
+    /// kept; fields the survivor lacks are taken, differing fields become
+    /// conflicts to settle; the duplicate's eHealth ID resolves to the survivor.
+    Merge {
+        survivor: String,
+        duplicate: String,
+        /// Who decided (recorded in the audit log).
+        #[arg(long, default_value = "admin")]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that two residents are different people.
+    NotDuplicate {
+        a: String,
+        b: String,
+        #[arg(long, default_value = "admin")]
+        by: String,
+    },
+    /// Undo the merge of a duplicate (administrators): both records stand alone again.
+    Unmerge {
+        duplicate: String,
+        #[arg(long, default_value = "admin")]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The record an eHealth ID belongs to now (following merges).
+    Resolve {
+        health_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The append-only audit log, newest first.
+    Audit {
+        /// Only entries about this record, device or file.
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
     },
     /// The signed trust list verifiers use offline (the same as GET /v1/trust-list).
     TrustList {
@@ -280,6 +360,92 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        Cmd::Duplicates { rescan, status, limit, json } => {
+            duplicates(&store, rescan, &status, limit, json, now).await?;
+        }
+        Cmd::Merge { survivor, duplicate, by, json } => {
+            let (survivor, duplicate) = (record_id(&survivor)?, record_id(&duplicate)?);
+            let m = store.merge_records(&survivor, &duplicate, &by, now).await?;
+            let found = dedup::find_for(&store, vec![survivor.clone()], now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                let c = &m.combination;
+                println!("merged {duplicate} into {survivor} (merge {})", m.id);
+                let list = |v: Vec<&String>| {
+                    if v.is_empty() {
+                        "-".to_string()
+                    } else {
+                        v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    }
+                };
+                println!("  taken from the duplicate: {}", list(c.taken.iter().map(|(f, _)| f).collect()));
+                println!("  in conflict, for a reviewer: {}", list(c.conflicting.iter().map(|(f, _, _)| f).collect()));
+                println!(
+                    "  tablets of both wards learn of it at their next sync; undo with `ehcard-server unmerge {duplicate}`"
+                );
+                if found > 0 {
+                    println!("  {found} new candidate pair(s) for the merged record");
+                }
+            }
+        }
+        Cmd::NotDuplicate { a, b, by } => {
+            let (a, b) = (record_id(&a)?, record_id(&b)?);
+            store.not_duplicate(&a, &b, &by, now).await?;
+            println!("recorded: {a} and {b} are different people");
+        }
+        Cmd::Unmerge { duplicate, by, json } => {
+            let duplicate = record_id(&duplicate)?;
+            let (m, left) = store.undo_merge(&duplicate, &by, now).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"merge": m, "left_as_changed": left}))?
+                );
+            } else {
+                println!("undid merge {}: {duplicate} stands alone again beside {}", m.id, m.survivor);
+                if !left.is_empty() {
+                    println!("  left as they are (changed since the merge): {}", left.join(", "));
+                }
+            }
+        }
+        Cmd::Resolve { health_id, json } => {
+            let h: ehcard_core::HealthId =
+                health_id.parse().map_err(|e| anyhow::anyhow!("{health_id:?} is not an eHealth ID: {e}"))?;
+            let (record, current) = store
+                .resolve_health_id(&h.compact())
+                .await?
+                .with_context(|| format!("no resident has eHealth ID {h}"))?;
+            if json {
+                let v = serde_json::json!({"health_id": h.to_string(), "record_id": record, "current_id": current});
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if record == current {
+                println!("eHealth ID {h} is record {record}");
+            } else {
+                println!("eHealth ID {h} was record {record}, merged into {current}");
+            }
+        }
+        Cmd::Audit { subject, limit, json } => {
+            let log = store.audit_log(subject, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&log)?);
+            } else {
+                for e in log {
+                    println!(
+                        "{:>6} {} UTC  {:<14} {:<24} {}  {}",
+                        e.seq,
+                        when(Some(e.at)),
+                        e.action,
+                        e.actor,
+                        e.subject,
+                        e.detail
+                    );
+                }
+            }
+        }
+        Cmd::ImportRoll { file, as_of, check, max_errors, json } => {
+            import_roll(&store, &file, as_of, check, max_errors, json).await?;
+        }
         Cmd::Stats { json } => {
             let s = store.stats().await?;
             if json {
@@ -308,6 +474,148 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// Progress on stderr: a bar on a terminal; with `EHCARD_PROGRESS=plain`,
+/// one line per update (`progress building 4096/40000`), as the tablet CLI
+/// does; nothing otherwise.
+fn progress() -> Option<roll::ProgressFn> {
+    if std::env::var("EHCARD_PROGRESS").is_ok_and(|v| v == "plain") {
+        return Some(Arc::new(|stage: &str, done: u64, total: u64| eprintln!("progress {stage} {done}/{total}")));
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(Arc::new(move |stage: &str, done: u64, total: u64| {
+        if stage == "done" {
+            bar.finish_and_clear();
+            return;
+        }
+        if bar.message() != stage {
+            bar.set_message(stage.to_string());
+            bar.reset();
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    }))
+}
+
+async fn import_roll(
+    store: &store::DynStore,
+    file: &std::path::Path,
+    as_of: Option<chrono::NaiveDate>,
+    check: bool,
+    max_errors: usize,
+    json: bool,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
+    let as_of = as_of.unwrap_or(today);
+    if as_of > today {
+        bail!("--as-of {as_of} is in the future");
+    }
+    let lines = data.iter().filter(|b| **b == b'\n').count().saturating_sub(1) as u64;
+    let progress = progress();
+    let options = roll::ParseOptions { as_of, today, max_errors };
+    let parsed = roll::parse(&data, &options, &|n| {
+        if let Some(p) = &progress {
+            p("checking", n.min(lines), lines);
+        }
+    })
+    .with_context(|| format!("{}: nothing was imported", file.display()))?;
+    for c in &parsed.ignored_columns {
+        eprintln!("{}: column {c:?} is not a roll column; it is ignored", file.display());
+    }
+    if parsed.bad_rows > 0 {
+        for e in &parsed.errors {
+            eprintln!("{}: {e}", file.display());
+        }
+        let listed: std::collections::BTreeSet<u64> = parsed.errors.iter().map(|e| e.line).collect();
+        if parsed.bad_rows > listed.len() {
+            eprintln!("… and {} more bad rows (--max-errors lists more)", parsed.bad_rows - listed.len());
+        }
+        if json {
+            let v = serde_json::json!({"imported": false, "bad_rows": parsed.bad_rows, "errors": parsed.errors});
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        bail!(
+            "{} of {} rows in {} are bad: nothing was imported; correct them and import the file again",
+            parsed.bad_rows,
+            parsed.rows.len() + parsed.bad_rows,
+            file.display()
+        );
+    }
+    let rows = parsed.rows.len() as u64;
+    if check {
+        if json {
+            let seconds = started.elapsed().as_secs_f64();
+            let v = serde_json::json!({
+                "checked": true, "rows": rows, "seconds": seconds,
+                "rows_per_sec": (rows as f64 / seconds.max(1e-9)).round(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            println!("{}: {rows} rows, all good (checked only: nothing was imported)", file.display());
+        }
+        return Ok(());
+    }
+    let entropy = Box::new(OsEntropy(SystemRandom::new()));
+    let result = store.import_roll(parsed.rows, roll::ImportOptions { now, entropy, progress: progress.clone() }).await;
+    if let Some(p) = &progress {
+        p("done", 0, 0);
+    }
+    let summary = result.with_context(|| format!("importing {}: nothing was imported", file.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let matching = std::time::Instant::now();
+    let pairs = ehcard_server::dedup::find_for(store, summary.residents.clone(), now.timestamp())
+        .await
+        .context("the roll was imported, but finding duplicates failed: run `ehcard-server duplicates --rescan`")?;
+    store
+        .audit(ehcard_server::dedup::NewAudit {
+            at: now.timestamp(),
+            actor: "admin".into(),
+            action: "import_roll".into(),
+            subject: file.display().to_string(),
+            detail: serde_json::json!({"summary": summary, "new_duplicate_pairs": pairs}),
+        })
+        .await?;
+    let rate = rows as f64 / seconds.max(1e-9);
+    if json {
+        let mut v = serde_json::to_value(&summary)?;
+        v["seconds"] = serde_json::json!(seconds);
+        v["new_duplicate_pairs"] = serde_json::json!(pairs);
+        v["rows_per_sec"] = serde_json::json!(rate.round());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let s = &summary;
+        println!(
+            "imported {}: {} rows: {} added, {} updated, {} unchanged, {} kept (confirmed in the field)",
+            file.display(),
+            s.rows,
+            s.added,
+            s.updated,
+            s.unchanged,
+            s.kept
+        );
+        println!("households: {} added, {} updated", s.households_added, s.households_updated);
+        if s.missing > 0 {
+            println!("{} rows imported before are not in this file (left alone)", s.missing);
+        }
+        println!("{} feed entries for the wards' tablets; {seconds:.1} s, {rate:.0} rows/s", s.feed_entries);
+        println!(
+            "{pairs} new candidate duplicate pair(s) ({:.1} s): see `ehcard-server duplicates`",
+            matching.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 /// A database URL without its password, for messages and logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -320,4 +628,67 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// A record id given on the command line.
+fn record_id(s: &str) -> Result<String> {
+    let id: ehcard_core::RecordId =
+        s.trim().parse().map_err(|_| anyhow::anyhow!("{s:?} is not a record id (a UUID such as 0190d5b0-…)"))?;
+    Ok(id.to_string())
+}
+
+async fn duplicates(
+    store: &store::DynStore,
+    rescan: bool,
+    status: &str,
+    limit: u32,
+    json: bool,
+    now: i64,
+) -> Result<()> {
+    const STATUSES: &[&str] = &["pending", "merged", "not_duplicate", "superseded", "all"];
+    if !STATUSES.contains(&status) {
+        bail!("--status must be one of: {}", STATUSES.join(", "));
+    }
+    if rescan {
+        let started = std::time::Instant::now();
+        let (found, added) = dedup::rescan(store, now).await?;
+        eprintln!(
+            "compared the registry in {:.1} s: {found} candidate pair(s), {added} new",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let filter = (status != "all").then(|| status.to_string());
+    let pairs = store.pairs(filter, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&pairs)?);
+        return Ok(());
+    }
+    if pairs.is_empty() {
+        println!("no {status} pairs");
+        return Ok(());
+    }
+    let mut ids: Vec<String> = pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect();
+    ids.sort();
+    ids.dedup();
+    let people: std::collections::HashMap<String, ehcard_match::Person> =
+        store.people(ids).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let describe = |id: &str| match people.get(id) {
+        Some(p) => format!(
+            "{} {}  born {}  ward {}",
+            p.given_name,
+            p.family_name.as_deref().unwrap_or(""),
+            p.date_of_birth.clone().or(p.birth_year.map(|y| y.to_string())).unwrap_or_else(|| "?".into()),
+            p.ward.map(|w| w.to_string()).unwrap_or_default()
+        ),
+        None => "(merged away)".into(),
+    };
+    for p in pairs {
+        println!("score {:.2}  {}", p.score, p.status);
+        println!("  {}  {}", p.a, describe(&p.a));
+        println!("  {}  {}", p.b, describe(&p.b));
+        for r in &p.reasons {
+            println!("    - {}", r.detail);
+        }
+    }
+    Ok(())
 }

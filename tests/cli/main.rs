@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod crash;
+mod duplicates;
 mod import;
 mod support;
 mod walkthrough;

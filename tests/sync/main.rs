@@ -6,9 +6,11 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod cards;
+mod duplicates;
 mod faults;
 mod pg;
 mod protocol;
+mod roll;
 mod support;
 mod tls;
 

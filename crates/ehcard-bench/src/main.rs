@@ -6,6 +6,9 @@
 //! baseline is plain rusqlite on an unencrypted file holding the same JSON.
 
 mod cards_bench;
+mod check_bench;
+mod match_bench;
+mod roll_bench;
 mod sync_bench;
 
 use std::path::Path;
@@ -50,6 +53,30 @@ enum Cmd {
     Cards {
         #[arg(long, default_value_t = 1000)]
         cards: usize,
+    },
+    /// Duplicate detection: quality beside a naive baseline, and timings.
+    Match {
+        #[arg(long, default_value_t = 1_000_000)]
+        people: usize,
+        #[arg(long, default_value_t = 200_000)]
+        quality: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// The electoral-roll import (`ehcard-server import-roll`) on SQLite and PostgreSQL.
+    Roll {
+        #[arg(long, default_value_t = 200_000)]
+        rows: usize,
+        /// sqlite, postgres or both.
+        #[arg(long, default_value = "both")]
+        stores: String,
+    },
+    /// The tablet's duplicate check before a save, on a store of N residents.
+    Check {
+        #[arg(long, default_value_t = 100_000)]
+        residents: usize,
+        #[arg(long, default_value_t = 1000)]
+        probes: usize,
     },
     /// Cost of each step of making a record document.
     Doc {
@@ -365,5 +392,8 @@ fn main() -> Result<()> {
         Cmd::Doc { residents } => doc_bench(residents),
         Cmd::Cards { cards } => cards_bench::cards_bench(cards),
         Cmd::Sync { residents, stores, quick } => sync_bench::sync_bench(residents, &stores, quick),
+        Cmd::Check { residents, probes } => check_bench::check_bench(residents, probes),
+        Cmd::Roll { rows, stores } => roll_bench::roll_bench(rows, &stores),
+        Cmd::Match { people, quality, seed } => match_bench::match_bench(people, quality, seed),
     }
 }

@@ -21,6 +21,24 @@ pub struct Args {
     pub command: Command,
 }
 
+/// What `ehcard mark` records.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MarkStatus {
+    Moved,
+    Deceased,
+    NotFound,
+}
+
+impl MarkStatus {
+    pub fn as_status(self) -> &'static str {
+        match self {
+            MarkStatus::Moved => "moved",
+            MarkStatus::Deceased => "deceased",
+            MarkStatus::NotFound => "not_found",
+        }
+    }
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     s.parse()
 }
@@ -65,6 +83,29 @@ pub enum Command {
         /// Print the stored record as JSON.
         #[arg(long)]
         json_out: bool,
+        /// Save even though it looks like these residents (record ids or
+        /// eHealth IDs): the worker checked, and they are other people.
+        #[arg(long = "not-duplicate-of", value_name = "ID", num_args = 1..)]
+        not_duplicate_of: Vec<String>,
+    },
+    /// Confirm a resident (from the electoral roll) as verified at the door.
+    Confirm {
+        /// Record id or eHealth ID.
+        id: String,
+    },
+    /// Record that a resident was not found as listed.
+    Mark {
+        /// Record id or eHealth ID.
+        id: String,
+        #[arg(value_enum)]
+        status: MarkStatus,
+    },
+    /// The members of one household, with their status.
+    Household {
+        /// Household record id.
+        id: String,
+        #[arg(long)]
+        json: bool,
     },
     /// Import many records from a JSON Lines file, all or nothing.
     Import {

@@ -12,13 +12,12 @@ use ehcard_core::ids::DeviceNumber;
 use ehcard_core::model::{self, Input, Kind, Record, RecordKind};
 use ehcard_core::validate::{FieldError, Rule};
 use ehcard_core::{EditContext, Lang};
-use ehcard_store::{CreateOptions, DEFAULT_ITERATIONS, LineError, Provisioning, Store, StoreError};
+use ehcard_store::{CreateOptions, DEFAULT_ITERATIONS, LineError, Store, StoreError};
 use ehcard_sync::client::SyncError;
 use serde_json::{Value, json};
 
 use crate::cli::{Args, Command};
 use crate::io::{self, OsEntropy};
-use ehcard_sync::http::Http;
 
 /// Field errors in a record given on the command line (exit code 3).
 #[derive(Debug)]
@@ -53,6 +52,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             3
         }
         Some(StoreError::WrongPassphrase | StoreError::NotInitialised(_)) => 4,
+        Some(StoreError::LikelyDuplicate(_)) => 9,
         _ => 1,
     }
 }
@@ -94,6 +94,39 @@ pub fn describe(err: &anyhow::Error, lang: Lang) -> String {
         out.push_str("Fix these lines, or pass --skip-invalid FILE to import the rest and set these aside.");
         return out;
     }
+    if let Some(StoreError::LikelyDuplicate(found)) = err.downcast_ref::<StoreError>() {
+        let what = if hi {
+            "यह निवासी पहले से नामांकित हो सकता है; कुछ भी सहेजा नहीं गया। इनकी जाँच करें:"
+        } else {
+            "this resident may already be enrolled; nothing was saved. Check these residents:"
+        };
+        let mut out = format!("{head}: {what}\n");
+        for d in found {
+            let name = [Some(d.given_name.clone()), d.family_name.clone(), d.name_hi.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" / ");
+            out.push_str(&format!(
+                "  {}  {name}  born {}  ward {}  score {:.2}  id {}\n",
+                d.health_id.as_deref().unwrap_or("-"),
+                d.date_of_birth.clone().or(d.birth_year.map(|y| y.to_string())).unwrap_or_else(|| "?".into()),
+                d.ward.map(|w| w.to_string()).unwrap_or_default(),
+                d.score,
+                d.id
+            ));
+            for r in &d.reasons {
+                out.push_str(&format!("      - {}\n", r.detail));
+            }
+        }
+        out.push_str(if hi {
+            "यदि यह वही व्यक्ति है तो उसका रिकॉर्ड खोलें (ehcard show ID) और सुधारें; यदि नहीं, तो --not-duplicate-of ID के साथ फिर से नामांकन करें।"
+        } else {
+            "If one of them is this person, open that record (ehcard show ID) and correct it instead. \
+             If none is, enroll again with --not-duplicate-of ID [ID...] naming each one you checked."
+        });
+        return out;
+    }
     format!("{head}: {err:#}")
 }
 
@@ -131,7 +164,12 @@ pub fn run(args: Args) -> Result<()> {
         },
         Command::Sync { json } => sync(&ctx, json),
         Command::Passwd => passwd(&ctx),
-        Command::Enroll { json, household, json_out } => enroll(&ctx, json, household, json_out),
+        Command::Enroll { json, household, json_out, not_duplicate_of } => {
+            enroll(&ctx, json, household, json_out, &not_duplicate_of)
+        }
+        Command::Confirm { id } => set_status(&ctx, &id, "verified"),
+        Command::Mark { id, status } => set_status(&ctx, &id, status.as_status()),
+        Command::Household { id, json } => household(&ctx, &id, json),
         Command::Import { file, skip_invalid } => import(&ctx, &file, skip_invalid.as_deref()),
         Command::Edit { id, sets, json } => edit(&ctx, &id, &sets, json),
         Command::Show { id, json } => show(&ctx, &id, json),
@@ -176,30 +214,14 @@ fn init_server(ctx: &Ctx, server: &str, code: &str, ca: Option<&Path>) -> Result
         None => None,
     };
     let pass = io::new_passphrase("EHCARD_PASSPHRASE")?;
-    ehcard_store::keyfile::check_passphrase_strength(&pass)?;
-    let key = ehcard_sync::auth::generate_key()?;
-    let public = ehcard_sync::auth::public_key(&key)?;
-    let mut http = Http::new(server, ca_pem.as_deref()).map_err(SyncError::from)?;
-    let p =
-        ehcard_sync::client::provision(&mut http, code, public).context("provisioning failed; nothing was created")?;
-    let options = CreateOptions {
-        device_number: DeviceNumber::new(p.device_number)?,
-        device_label: p.label.clone(),
-        kdf_iterations: DEFAULT_ITERATIONS,
-    };
-    let mut store = Store::create(&ctx.dir, &pass, &options, &mut OsEntropy::new())?;
-    store.set_provisioning(&Provisioning {
-        server_url: server.trim_end_matches('/').to_string(),
-        device_id: p.device_id.clone(),
-        device_number: p.device_number,
-        wards: p.wards.clone(),
-        key_pkcs8_hex: hex::encode(&key),
-        ca_pem,
-        registry_public_key_hex: (!p.registry_public_key.is_empty()).then(|| hex::encode(&p.registry_public_key)),
+    let mut req = ehcard_field::provision::ProvisionRequest::new(server, code, &pass, Utc::now().timestamp());
+    req.ca_pem = ca_pem.as_deref();
+    let store = ehcard_field::provision(&ctx.dir, &req, &mut OsEntropy::new()).map_err(|e| match e {
+        ehcard_field::FieldError::Sync(s) => anyhow::Error::from(s).context("provisioning failed; nothing was created"),
+        other => crate::cards::lift(other),
     })?;
-    let offset = p.server_time - Utc::now().timestamp();
-    store.set_setting("clock_offset", &offset.to_string())?;
-    println!("provisioned as device {} ({}) for ward(s) {:?}", store.device().number, p.label, p.wards);
+    let p = store.provisioning()?.ok_or(SyncError::NotProvisioned)?;
+    println!("provisioned as device {} ({}) for ward(s) {:?}", store.device().number, store.device().label, p.wards);
     println!("created an encrypted store in {}", store.dir().display());
     println!("next: `ehcard sync` to fetch your wards' records");
     Ok(())
@@ -219,11 +241,9 @@ impl std::error::Error for Incomplete {}
 
 fn sync(ctx: &Ctx, json: bool) -> Result<()> {
     let mut store = ctx.open()?;
-    let p = store.provisioning()?.ok_or(SyncError::NotProvisioned)?;
-    let mut http = Http::new(&p.server_url, p.ca_pem.as_deref()).map_err(SyncError::from)?;
     let mut up = io::progress(0, "sending");
     let mut down = io::progress(0, "receiving");
-    let summary = ehcard_sync::client::sync(&mut store, &mut http, Utc::now().timestamp(), &mut |pr| {
+    let summary = ehcard_field::sync(&mut store, Utc::now().timestamp(), &mut |pr| {
         if pr.phase == "push" {
             up.set_length(pr.records_up_total);
             up.set_position(pr.records_up);
@@ -233,7 +253,7 @@ fn sync(ctx: &Ctx, json: bool) -> Result<()> {
     });
     up.finish();
     down.finish();
-    let summary = summary?;
+    let summary = summary.map_err(crate::cards::lift)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -300,18 +320,65 @@ fn parse_record(text: &str, kind: RecordKind, today: chrono::NaiveDate) -> Resul
     model::parse_input(kind, &value, today)
 }
 
-fn enroll(ctx: &Ctx, json: Option<String>, household: bool, json_out: bool) -> Result<()> {
+fn enroll(ctx: &Ctx, json: Option<String>, household: bool, json_out: bool, checked: &[String]) -> Result<()> {
     let text = read_json_arg(json)?;
     let kind = if household { RecordKind::Household } else { RecordKind::Resident };
     let today = Utc::now().date_naive();
     let input = parse_record(&text, kind, today).map_err(InvalidInput)?;
     let mut store = ctx.open()?;
+    let checked = checked.iter().map(|c| store.resolve(c)).collect::<Result<Vec<_>, _>>()?;
     let ectx = ctx.edit_context(&store);
-    let record = store.enroll(input, &mut OsEntropy::new(), &ectx)?;
+    let record = store.enroll(input, &checked, &mut OsEntropy::new(), &ectx)?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&record.to_json())?);
     } else {
         print_summary(&record, ctx.lang);
+    }
+    Ok(())
+}
+
+fn set_status(ctx: &Ctx, id: &str, status: &str) -> Result<()> {
+    let mut store = ctx.open()?;
+    let rid = store.resolve(id)?;
+    let ectx = ctx.edit_context(&store);
+    let record = store.set_status(&rid, status, &ectx)?;
+    let hid = record.meta.health_id.map(|h| h.to_string()).unwrap_or_default();
+    println!("{} {}  {hid}  is now {}", record.display_name(), record.meta.id, status.replace('_', " "));
+    Ok(())
+}
+
+fn household(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
+    let store = ctx.open()?;
+    let hid: ehcard_core::RecordId = id.parse().map_err(|_| StoreError::NotFound(id.to_string()))?;
+    let record = store.show(&hid)?;
+    let members = store.members(&hid)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"household": record.to_json(), "members": members}))?
+        );
+        return Ok(());
+    }
+    let f = &record.fields;
+    let addr = ["address.house", "address.street", "address.locality"]
+        .iter()
+        .filter_map(|p| f.text(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("household {}  ward {}  {addr}", record.meta.id, f.int("address.ward").unwrap_or(0));
+    for m in members {
+        let name =
+            [Some(m.given_name.clone()), m.family_name.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        println!(
+            "  {:<14}  {:<28} {:<20} {:<4} {:<6} {:<12} {}",
+            m.health_id.unwrap_or_default(),
+            name,
+            m.name_hi.unwrap_or_default(),
+            m.birth_year.map(|y| y.to_string()).unwrap_or_default(),
+            m.sex.unwrap_or_default(),
+            m.status.as_deref().unwrap_or("verified").replace('_', " "),
+            m.id
+        );
     }
     Ok(())
 }
@@ -495,6 +562,15 @@ fn show(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&record.to_json())?);
         return Ok(());
     }
+    let typed = id.parse::<ehcard_core::ids::HealthId>().ok();
+    if let Some(h) = typed
+        && record.meta.health_id != Some(h)
+    {
+        println!("eHealth ID {h} was merged into this record by the registry; its cards still work.\n");
+    }
+    if let Some(survivor) = record.fields.text("merged_into") {
+        println!("This record was merged into {survivor} by the registry.\n");
+    }
     print_record(&record);
     println!("{:<34} {}", "sync", store.sync_state(&rid)?.describe());
     Ok(())
@@ -574,11 +650,12 @@ fn households(ctx: &Ctx, ward: Option<i64>, json: bool, limit: usize) -> Result<
     for h in rows {
         let addr = [h.house, h.street, h.locality].into_iter().flatten().collect::<Vec<_>>().join(", ");
         println!(
-            "ward {:<3} {:<40} head {:<24} {} member(s)  {}",
+            "ward {:<3} {:<40} head {:<24} {} member(s){}  {}",
             h.ward.map(|w| w.to_string()).unwrap_or_default(),
             addr,
             h.head_name.unwrap_or_else(|| "-".into()),
             h.members,
+            if h.unverified > 0 { format!(", {} to confirm", h.unverified) } else { String::new() },
             h.id
         );
     }
@@ -597,6 +674,12 @@ fn stats(ctx: &Ctx, json: bool) -> Result<()> {
     println!("households      {}", s.households);
     println!("enrolled today  {}", s.enrolled_today);
     println!("with conflicts  {}", s.with_conflicts);
+    for (status, n) in &s.by_status {
+        println!("  {:<13} {n}", status.replace('_', " "));
+    }
+    if s.merged > 0 {
+        println!("merged away     {}", s.merged);
+    }
     for (w, n) in &s.by_ward {
         println!("ward {w:<10} {n}");
     }

@@ -303,6 +303,36 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// Put several values of one scalar field side by side, exactly as
+    /// concurrent edits by `actors[i]` would: the field reads as a conflict
+    /// until someone picks a value. The value of the greatest actor reads
+    /// as the current one.
+    pub fn put_alternatives(
+        &mut self,
+        path: &'static str,
+        values: &[(ActorId, FieldValue)],
+        ctx: &EditContext,
+    ) -> Result<(), DocError> {
+        let (obj, key) = self.obj_for(path)?;
+        let mut forks = Vec::with_capacity(values.len());
+        for (actor, value) in values {
+            let mut fork = self.doc.fork();
+            fork.set_actor(actor.clone());
+            // A put of the value already there would be dropped as a
+            // no-op; every side must be a new operation to stand as one
+            // of the concurrent values.
+            fork.put(&obj, key, ScalarValue::Null)?;
+            fork.put(&obj, key, scalar(value))?;
+            fork.put(ROOT, "updated_at", ScalarValue::Timestamp(ctx.now.timestamp_millis()))?;
+            fork.commit_with(commit_options(ctx, "merge"));
+            forks.push(fork);
+        }
+        for mut fork in forks {
+            self.doc.merge(&mut fork)?;
+        }
+        Ok(())
+    }
+
     fn set_obj(&self, obj: &ObjId, key: &str) -> Result<ObjId, DocError> {
         match self.doc.get(obj, key)? {
             Some((Value::Object(ObjType::Map), id)) => Ok(id),

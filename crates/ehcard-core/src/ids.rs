@@ -79,7 +79,18 @@ impl DeviceNumber {
     pub fn get(self) -> u32 {
         self.0
     }
+
+    /// Whether the registry keeps this number for itself (ids of residents
+    /// imported from the electoral roll): never given to a tablet.
+    pub fn is_registry(self) -> bool {
+        REGISTRY_DEVICES.contains(&self.0)
+    }
 }
+
+/// Device numbers the registry keeps for residents it creates itself (the
+/// electoral-roll import): 10,000 numbers of 999,999 ids each, so a roll
+/// resident's eHealth ID can never collide with one a tablet made.
+pub const REGISTRY_DEVICES: std::ops::RangeInclusive<u32> = 90_000..=99_999;
 
 impl fmt::Display for DeviceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,6 +115,8 @@ pub enum HealthIdError {
     DeviceOutOfRange(u32),
     #[error("this device has used all 999,999 of its eHealth IDs; ask the registry for a new device number")]
     SequenceExhausted,
+    #[error("the registry has used all of its eHealth IDs (device numbers 90000-99999)")]
+    RegistryExhausted,
 }
 
 impl HealthId {
@@ -118,6 +131,17 @@ impl HealthId {
         let digits = digits_of(body, 11);
         let check = verhoeff::check_digit(&digits);
         Ok(HealthId(body * 10 + u64::from(check)))
+    }
+
+    /// The eHealth ID of the `k`-th resident the registry ever imported
+    /// (k from 0): device `90,000 + k / 1,000,000`, sequence `k % 1,000,000`.
+    pub fn registry(k: u64) -> Result<Self, HealthIdError> {
+        let device = u64::from(*REGISTRY_DEVICES.start()) + k / 1_000_000;
+        let device = u32::try_from(device)
+            .ok()
+            .filter(|d| REGISTRY_DEVICES.contains(d))
+            .ok_or(HealthIdError::RegistryExhausted)?;
+        HealthId::new(DeviceNumber(device), (k % 1_000_000) as u32)
     }
 
     pub fn device(&self) -> DeviceNumber {
@@ -293,6 +317,17 @@ mod tests {
         assert_eq!(bad.parse::<HealthId>(), Err(HealthIdError::CheckDigit));
         assert_eq!(HealthId::new(DeviceNumber::new(1).unwrap(), 1_000_000), Err(HealthIdError::SequenceExhausted));
         assert!(DeviceNumber::new(100_000).is_err());
+    }
+
+    #[test]
+    fn registry_ids_use_the_reserved_devices() {
+        let first = HealthId::registry(0).unwrap();
+        assert_eq!((first.device().get(), first.sequence()), (90_000, 0));
+        assert!(first.device().is_registry());
+        let later = HealthId::registry(2_000_005).unwrap();
+        assert_eq!((later.device().get(), later.sequence()), (90_002, 5));
+        assert_eq!(HealthId::registry(10_000_000_000), Err(HealthIdError::RegistryExhausted));
+        assert!(!DeviceNumber::new(89_999).unwrap().is_registry());
     }
 
     #[test]

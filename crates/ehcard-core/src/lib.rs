@@ -6,10 +6,12 @@
 //! Tauri or an async runtime, and never reads the clock or the system's
 //! randomness: both are passed in ([`env`]).
 
+pub mod combine;
 pub mod doc;
 pub mod env;
 pub mod ids;
 pub mod lang;
+pub mod matching;
 pub mod merge;
 pub mod model;
 pub mod par;

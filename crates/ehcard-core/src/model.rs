@@ -121,6 +121,12 @@ pub const RELATIONS: &[&str] = &[
     "unrelated",
 ];
 pub const MARITAL: &[&str] = &["never_married", "married", "widowed", "separated", "divorced"];
+/// Where a resident stands: `unverified` rows come from the electoral roll
+/// until a worker confirms them; a record without a status was enrolled in
+/// the field and counts as `verified`.
+pub const STATUSES: &[&str] = &["unverified", "verified", "moved", "deceased", "not_found"];
+/// Whose name `relative_name` is, as the electoral roll gives it.
+pub const RELATION_TYPES: &[&str] = &["father", "husband", "mother", "wife", "other"];
 
 /// The resident's fields, in the order they are shown.
 pub static RESIDENT_FIELDS: &[FieldSpec] = &[
@@ -144,6 +150,7 @@ pub static RESIDENT_FIELDS: &[FieldSpec] = &[
     set("disabilities"),
     FieldSpec { path: "pregnant", kind: Kind::Bool, required: false },
     FieldSpec { path: "relation_to_head", kind: Kind::Enum(RELATIONS), required: false },
+    FieldSpec { path: "relation_type", kind: Kind::Enum(RELATION_TYPES), required: false },
     text("relative_name", TextRule::Plain, 200),
     FieldSpec { path: "marital_status", kind: Kind::Enum(MARITAL), required: false },
     text("occupation", TextRule::Plain, 100),
@@ -151,6 +158,10 @@ pub static RESIDENT_FIELDS: &[FieldSpec] = &[
     text("emergency_contact.phone", TextRule::Phone, 10),
     FieldSpec { path: "consent.share_clinical_on_card", kind: Kind::Bool, required: false },
     text("notes", TextRule::Plain, 1000),
+    FieldSpec { path: "status", kind: Kind::Enum(STATUSES), required: false },
+    text("roll_part", TextRule::Plain, 10),
+    text("roll_serial", TextRule::Plain, 10),
+    FieldSpec { path: "merged_into", kind: Kind::Text { rule: TextRule::Id, max: 36 }, required: false },
 ];
 
 /// The household's fields.

@@ -12,6 +12,7 @@
 //! mode with `synchronous=FULL`, so a killed process leaves every committed
 //! record and nothing half-written; a wrong passphrase changes nothing.
 
+mod dedup;
 pub mod keyfile;
 mod project;
 mod search;
@@ -31,6 +32,7 @@ use ehcard_core::{EditContext, Entropy};
 use ring::rand::SystemRandom;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+pub use dedup::Duplicate;
 pub use keyfile::{DEFAULT_ITERATIONS, KeyFile};
 pub use search::{SearchHit, SearchKind};
 pub use sync::{Applied, Incoming, Outgoing, Provisioning, SyncState};
@@ -44,6 +46,7 @@ const IMPORT_CHUNK: usize = 1024;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/device/0001_init.sql"),
     include_str!("../../../schema/migrations/device/0002_sync.sql"),
+    include_str!("../../../schema/migrations/device/0003_roll.sql"),
 ];
 
 /// Everything that can go wrong with the local store.
@@ -87,6 +90,13 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("an import worker stopped unexpectedly; nothing was imported")]
     Worker,
+    #[error(
+        "this resident may already be enrolled: {} likely duplicate(s) on this device. Check them; save only if none is the same person",
+        .0.len()
+    )]
+    LikelyDuplicate(Vec<Duplicate>),
+    #[error("{0} is not a resident")]
+    NotResident(String),
 }
 
 impl StoreError {
@@ -111,6 +121,8 @@ impl StoreError {
             StoreError::Sqlite(_) => "database",
             StoreError::Io(_) => "io",
             StoreError::Worker => "worker",
+            StoreError::LikelyDuplicate(_) => "likely_duplicate",
+            StoreError::NotResident(_) => "not_resident",
         }
     }
 }
@@ -149,6 +161,10 @@ pub struct Stats {
     pub residents: u64,
     pub households: u64,
     pub with_conflicts: u64,
+    /// Residents by status (`enrolled` for those enrolled in the field).
+    pub by_status: BTreeMap<String, u64>,
+    /// Residents merged into another record by the registry (not counted above).
+    pub merged: u64,
     pub next_sequence: u64,
     pub by_ward: BTreeMap<i64, u64>,
     pub by_sex: BTreeMap<String, u64>,
@@ -258,6 +274,8 @@ impl Store {
         meta_set(&tx, "device_label", &options.device_label)?;
         meta_set(&tx, "actor", &hex::encode(actor))?;
         meta_set(&tx, "next_sequence", "1")?;
+        // A new store has no projections to rebuild.
+        tx.execute("DELETE FROM meta WHERE key = 'reindex_needed'", [])?;
         tx.commit()?;
         // The key file is written last: its presence marks a finished init.
         keyfile.write_atomic(&dir.join(KEY_FILE))?;
@@ -275,7 +293,12 @@ impl Store {
         let key = KeyFile::read(&dir.join(KEY_FILE))?.unwrap_key(passphrase)?;
         let mut conn = open_connection(dir, &key)?;
         migrate(&mut conn)?;
-        Store::from_connection(conn, dir)
+        let mut store = Store::from_connection(conn, dir)?;
+        // A migration added projections: fill them from the documents.
+        if meta_get(&store.conn, "reindex_needed")?.is_some() {
+            store.reindex(&mut |_| {})?;
+        }
+        Ok(store)
     }
 
     /// Rewrap the data key under a new passphrase. The database is untouched.
@@ -314,10 +337,30 @@ impl Store {
         &self.dir
     }
 
-    /// Enroll one resident (or make one household).
-    pub fn enroll(&mut self, input: Input, entropy: &mut dyn Entropy, ctx: &EditContext) -> Result<Record, StoreError> {
+    /// Enroll one resident (or make one household). A resident who looks
+    /// like someone already on the device is refused with
+    /// [`StoreError::LikelyDuplicate`] unless the worker checked each
+    /// candidate and named it in `not_duplicate_of`.
+    pub fn enroll(
+        &mut self,
+        input: Input,
+        not_duplicate_of: &[RecordId],
+        entropy: &mut dyn Entropy,
+        ctx: &EditContext,
+    ) -> Result<Record, StoreError> {
         let device = self.device.clone();
         let tx = self.conn.transaction()?;
+        if input.kind == RecordKind::Resident {
+            let own = input.id.map(|i| i.to_string()).unwrap_or_default();
+            let checked: Vec<String> = not_duplicate_of.iter().map(RecordId::to_string).collect();
+            let left: Vec<Duplicate> = dedup::likely_duplicates(&tx, &own, &input.fields)?
+                .into_iter()
+                .filter(|d| !checked.contains(&d.id))
+                .collect();
+            if !left.is_empty() {
+                return Err(StoreError::LikelyDuplicate(left));
+            }
+        }
         let record = {
             let mut w = Writer::new(&tx, &device);
             let id = w.insert(input, entropy, ctx)?;
@@ -389,7 +432,49 @@ impl Store {
         Ok(n)
     }
 
-    /// Find a record by its id or eHealth ID.
+    /// Residents on the device who may be the person these fields
+    /// describe, best first (`id`: the person's own record, if stored).
+    pub fn likely_duplicates(&self, id: Option<&RecordId>, fields: &Fields) -> Result<Vec<Duplicate>, StoreError> {
+        let own = id.map(RecordId::to_string).unwrap_or_default();
+        dedup::likely_duplicates(&self.conn, &own, fields)
+    }
+
+    /// Record what the worker found at the door: `verified` (confirmed),
+    /// `moved`, `deceased` or `not_found`.
+    pub fn set_status(&mut self, id: &RecordId, status: &str, ctx: &EditContext) -> Result<Record, StoreError> {
+        if !model::STATUSES.contains(&status) || status == "unverified" {
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "status",
+                ehcard_core::Rule::OneOf(
+                    model::STATUSES.iter().filter(|s| **s != "unverified").map(|s| s.to_string()).collect(),
+                ),
+            )]));
+        }
+        if self.show(id)?.meta.kind != RecordKind::Resident {
+            return Err(StoreError::NotResident(id.to_string()));
+        }
+        self.edit(id, &[Edit::Set("status", FieldValue::Text(status.to_string()))], ctx)
+    }
+
+    /// The record a merged-away record now lives on: the survivor the
+    /// registry merged it into (following chains), or itself.
+    pub fn survivor(&self, id: &RecordId) -> Result<RecordId, StoreError> {
+        let mut current = *id;
+        for _ in 0..16 {
+            let next: Option<Option<String>> = self
+                .conn
+                .query_row("SELECT merged_into FROM residents WHERE id = ?1", [current.to_string()], |r| r.get(0))
+                .optional()?;
+            match next.flatten().and_then(|s| s.parse::<RecordId>().ok()) {
+                Some(n) if n != current && self.contains(&n)? => current = n,
+                _ => break,
+            }
+        }
+        Ok(current)
+    }
+
+    /// Find a record by its id or eHealth ID. An eHealth ID that was merged
+    /// away resolves to the survivor, so an old card still finds its resident.
     pub fn resolve(&self, text: &str) -> Result<RecordId, StoreError> {
         if let Ok(id) = text.parse::<RecordId>() {
             let found: Option<String> =
@@ -402,7 +487,7 @@ impl Store {
                 .query_row("SELECT id FROM residents WHERE health_id = ?1", [h.compact()], |r| r.get(0))
                 .optional()?;
             if let Some(id) = found.and_then(|s| s.parse().ok()) {
-                return Ok(id);
+                return self.survivor(&id);
             }
         }
         Err(StoreError::NotFound(text.to_string()))
@@ -464,6 +549,11 @@ impl Store {
         search::households(&self.conn, ward, limit)
     }
 
+    /// A household's members, eldest first (the head first).
+    pub fn members(&self, household: &RecordId) -> Result<Vec<SearchHit>, StoreError> {
+        search::members(&self.conn, &household.to_string())
+    }
+
     /// Every record's JSON, households first, in id order.
     pub fn export(&self, sink: &mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<usize, StoreError> {
         let mut stmt = self.conn.prepare("SELECT data FROM docs ORDER BY kind = 'resident', id")?;
@@ -482,7 +572,11 @@ impl Store {
     pub fn reindex(&mut self, progress: &mut dyn FnMut(usize)) -> Result<usize, StoreError> {
         let actor = self.device.actor.clone();
         let tx = self.conn.transaction()?;
-        tx.execute_batch("DELETE FROM residents; DELETE FROM households; INSERT INTO residents_fts(residents_fts) VALUES('rebuild');")?;
+        tx.execute_batch(
+            "DELETE FROM match_keys; DELETE FROM residents; DELETE FROM households;
+             INSERT INTO residents_fts(residents_fts) VALUES('rebuild');
+             DELETE FROM meta WHERE key = 'reindex_needed';",
+        )?;
         let mut n = 0;
         {
             let mut stmt = tx.prepare("SELECT data FROM docs")?;
@@ -523,10 +617,23 @@ impl Store {
                 by_sex.insert(s, c as u64);
             }
         }
+        let mut by_status = BTreeMap::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT coalesce(status, 'enrolled'), count(*) FROM residents WHERE merged_into IS NULL GROUP BY 1",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (s, c) = row?;
+                by_status.insert(s, c as u64);
+            }
+        }
         let start_of_day = ctx.today().and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
-        let enrolled_today: i64 =
-            self.conn
-                .query_row("SELECT count(*) FROM residents WHERE enrolled_at >= ?1", [start_of_day], |r| r.get(0))?;
+        let enrolled_today: i64 = self.conn.query_row(
+            "SELECT count(*) FROM residents WHERE enrolled_at >= ?1 AND coalesce(status, '') <> 'unverified'",
+            [start_of_day],
+            |r| r.get(0),
+        )?;
         let last: Option<i64> = self.conn.query_row("SELECT max(enrolled_at) FROM residents", [], |r| r.get(0))?;
         let database_bytes = ["", "-wal"]
             .iter()
@@ -536,9 +643,11 @@ impl Store {
         Ok(Stats {
             device_number: self.device.number.to_string(),
             device_label: self.device.label.clone(),
-            residents: count("SELECT count(*) FROM residents")?,
+            residents: count("SELECT count(*) FROM residents WHERE merged_into IS NULL")?,
             households: count("SELECT count(*) FROM households")?,
             with_conflicts: count("SELECT count(*) FROM residents WHERE has_conflicts")?,
+            by_status,
+            merged: count("SELECT count(*) FROM residents WHERE merged_into IS NOT NULL")?,
             next_sequence: meta_get(&self.conn, "next_sequence")?.and_then(|s| s.parse().ok()).unwrap_or(1),
             by_ward,
             by_sex,

@@ -31,10 +31,15 @@ pub struct SearchHit {
     pub voter_id: Option<String>,
     pub ward: Option<i64>,
     pub household_id: Option<String>,
+    /// `unverified` (from the electoral roll), `verified`, `moved`,
+    /// `deceased` or `not_found`; absent: enrolled in the field.
+    pub status: Option<String>,
+    pub relation: Option<String>,
     pub matched: SearchKind,
 }
 
-const COLUMNS: &str = "r.id, r.health_id, r.given_name, r.family_name, r.name_hi, r.sex, r.birth_year, r.phone, r.voter_id, r.ward, r.household_id";
+const COLUMNS: &str = "r.id, r.health_id, r.given_name, r.family_name, r.name_hi, r.sex, r.birth_year, r.phone, \
+    r.voter_id, r.ward, r.household_id, r.status, r.relation";
 
 fn hit(row: &Row<'_>, matched: SearchKind) -> rusqlite::Result<SearchHit> {
     let health: Option<String> = row.get(1)?;
@@ -50,6 +55,8 @@ fn hit(row: &Row<'_>, matched: SearchKind) -> rusqlite::Result<SearchHit> {
         voter_id: row.get(8)?,
         ward: row.get(9)?,
         household_id: row.get(10)?,
+        status: row.get(11)?,
+        relation: row.get(12)?,
         matched,
     })
 }
@@ -87,7 +94,11 @@ pub(crate) fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<
         {
             hits = query(
                 conn,
-                &format!("SELECT {COLUMNS} FROM residents r WHERE r.health_id = ?1 LIMIT ?2"),
+                // A merged-away eHealth ID finds the survivor.
+                &format!(
+                    "SELECT {COLUMNS} FROM residents r JOIN residents m ON r.id = coalesce(m.merged_into, m.id)
+                     WHERE m.health_id = ?1 LIMIT ?2"
+                ),
                 &h.compact(),
                 limit,
                 SearchKind::HealthId,
@@ -97,7 +108,10 @@ pub(crate) fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<
         if hits.len() < limit {
             hits.extend(query(
                 conn,
-                &format!("SELECT {COLUMNS} FROM residents r WHERE r.phone GLOB ?1 ORDER BY r.phone LIMIT ?2"),
+                &format!(
+                    "SELECT {COLUMNS} FROM residents r WHERE r.phone GLOB ?1 AND r.merged_into IS NULL
+                     ORDER BY r.phone LIMIT ?2"
+                ),
                 &glob_prefix(phone),
                 limit - hits.len(),
                 SearchKind::Phone,
@@ -106,7 +120,10 @@ pub(crate) fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<
         if hits.len() < limit {
             let more = query(
                 conn,
-                &format!("SELECT {COLUMNS} FROM residents r WHERE r.health_id GLOB ?1 ORDER BY r.health_id LIMIT ?2"),
+                &format!(
+                    "SELECT {COLUMNS} FROM residents r WHERE r.health_id GLOB ?1 AND r.merged_into IS NULL
+                     ORDER BY r.health_id LIMIT ?2"
+                ),
                 &glob_prefix(&compact),
                 limit - hits.len(),
                 SearchKind::HealthId,
@@ -129,7 +146,10 @@ pub(crate) fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<
     {
         return query(
             conn,
-            &format!("SELECT {COLUMNS} FROM residents r WHERE r.voter_id GLOB ?1 ORDER BY r.voter_id LIMIT ?2"),
+            &format!(
+                "SELECT {COLUMNS} FROM residents r WHERE r.voter_id GLOB ?1 AND r.merged_into IS NULL
+                 ORDER BY r.voter_id LIMIT ?2"
+            ),
             &glob_prefix(&upper),
             limit,
             SearchKind::VoterId,
@@ -149,7 +169,8 @@ pub(crate) fn search(conn: &Connection, text: &str, limit: usize) -> Result<Vec<
         conn,
         &format!(
             "SELECT {COLUMNS} FROM residents r
-             WHERE r.rid IN (SELECT rowid FROM residents_fts WHERE residents_fts MATCH ?1 LIMIT ?2)"
+             WHERE r.rid IN (SELECT rowid FROM residents_fts WHERE residents_fts MATCH ?1 LIMIT ?2)
+               AND r.merged_into IS NULL"
         ),
         &fts,
         limit,
@@ -168,14 +189,23 @@ pub struct HouseholdRow {
     pub street: Option<String>,
     pub locality: Option<String>,
     pub head_id: Option<String>,
+    /// The head's name, or the first member's when no head is recorded
+    /// (households from the electoral roll).
     pub head_name: Option<String>,
     pub members: i64,
+    /// Members still to be confirmed at the door.
+    pub unverified: i64,
 }
 
 pub(crate) fn households(conn: &Connection, ward: Option<i64>, limit: usize) -> Result<Vec<HouseholdRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT h.id, h.ward, h.house, h.street, h.locality, h.head_id,
-                trim(r.given_name || ' ' || coalesce(r.family_name, '')), h.member_count
+                coalesce(trim(r.given_name || ' ' || coalesce(r.family_name, '')),
+                         (SELECT trim(m.given_name || ' ' || coalesce(m.family_name, '')) FROM residents m
+                          WHERE m.household_id = h.id AND m.merged_into IS NULL ORDER BY m.birth_year, m.rid LIMIT 1)),
+                h.member_count,
+                (SELECT count(*) FROM residents m WHERE m.household_id = h.id AND m.status = 'unverified'
+                    AND m.merged_into IS NULL)
          FROM households h LEFT JOIN residents r ON r.id = h.head_id
          WHERE ?1 IS NULL OR h.ward = ?1
          ORDER BY h.ward, h.locality, h.street, h.house, h.id
@@ -191,7 +221,18 @@ pub(crate) fn households(conn: &Connection, ward: Option<i64>, limit: usize) -> 
             head_id: r.get(5)?,
             head_name: r.get(6)?,
             members: r.get(7)?,
+            unverified: r.get(8)?,
         })
     })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// A household's members (not merged away), eldest first.
+pub(crate) fn members(conn: &Connection, household: &str) -> Result<Vec<SearchHit>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM residents r WHERE r.household_id = ?1 AND r.merged_into IS NULL
+         ORDER BY r.relation <> 'self', r.birth_year, r.rid"
+    ))?;
+    let rows = stmt.query_map([household], |r| hit(r, SearchKind::Name))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -60,12 +60,16 @@ fn nothing_personal_is_readable_in_the_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = new_store(dir.path());
     let mut e = SeededEntropy::new(1);
-    for i in 0..50 {
-        let mut v = sita();
-        v["phone"] = json!(format!("98765{:05}", i));
-        v["voter_id"] = json!(format!("DLX{:07}", 7_000_000 + i));
-        store.enroll(input(v), &mut e, &ctx()).unwrap();
-    }
+    // Fifty look-alikes: a bulk import (enroll would call them duplicates).
+    let batch = (0..50)
+        .map(|i| {
+            let mut v = sita();
+            v["phone"] = json!(format!("98765{:05}", i));
+            v["voter_id"] = json!(format!("DLX{:07}", 7_000_000 + i));
+            input(v)
+        })
+        .collect();
+    store.import(batch, &mut e, &ctx(), &mut |_| {}).unwrap();
     // Look at the files both with the log open and after a checkpoint.
     for checkpoint in [false, true] {
         if checkpoint {
@@ -86,7 +90,7 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut store = new_store(dir.path());
-        store.enroll(input(sita()), &mut SeededEntropy::new(1), &ctx()).unwrap();
+        store.enroll(input(sita()), &[], &mut SeededEntropy::new(1), &ctx()).unwrap();
         store.checkpoint().unwrap();
     }
     let before: Vec<(String, Vec<u8>)> = {
@@ -122,7 +126,7 @@ fn a_wrong_passphrase_is_refused_and_changes_nothing() {
 #[test]
 fn the_passphrase_can_be_changed_without_touching_the_data() {
     let dir = tempfile::tempdir().unwrap();
-    new_store(dir.path()).enroll(input(sita()), &mut SeededEntropy::new(1), &ctx()).unwrap();
+    new_store(dir.path()).enroll(input(sita()), &[], &mut SeededEntropy::new(1), &ctx()).unwrap();
     assert!(matches!(Store::change_passphrase(dir.path(), PASS, "short"), Err(StoreError::WeakPassphrase(8))));
     Store::change_passphrase(dir.path(), PASS, "a new longer passphrase").unwrap();
     assert!(matches!(Store::open(dir.path(), PASS), Err(StoreError::WrongPassphrase)));
@@ -146,7 +150,7 @@ fn enroll_show_search_and_households() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = new_store(dir.path());
     let mut e = SeededEntropy::new(1);
-    let sita = store.enroll(input(sita()), &mut e, &ctx()).unwrap();
+    let sita = store.enroll(input(sita()), &[], &mut e, &ctx()).unwrap();
     let hid = sita.meta.health_id.unwrap();
     assert_eq!(hid.device().get(), 42);
     assert_eq!(hid.sequence(), 1);
@@ -157,7 +161,7 @@ fn enroll_show_search_and_households() {
         "date_of_birth": "2015-03-02", "relation_to_head": "son",
         "address": {"house": "44", "street": "Gali 2", "ward": 7}});
     child["household_id"] = json!(household);
-    let kiran = store.enroll(input(child), &mut e, &ctx()).unwrap();
+    let kiran = store.enroll(input(child), &[], &mut e, &ctx()).unwrap();
     assert_eq!(kiran.meta.health_id.unwrap().sequence(), 2);
 
     let rows = store.households(Some(7), 10).unwrap();
@@ -189,7 +193,7 @@ fn enroll_show_search_and_households() {
 fn an_invalid_edit_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = new_store(dir.path());
-    let r = store.enroll(input(sita()), &mut SeededEntropy::new(1), &ctx()).unwrap();
+    let r = store.enroll(input(sita()), &[], &mut SeededEntropy::new(1), &ctx()).unwrap();
     let before = store.show(&r.meta.id).unwrap().to_json();
     // Clearing a required field is refused as a whole, with the valid edit beside it.
     let err = store
@@ -244,7 +248,7 @@ fn import_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = new_store(dir.path());
     let mut e = SeededEntropy::new(4);
-    let first = store.enroll(input(sita()), &mut e, &ctx()).unwrap();
+    let first = store.enroll(input(sita()), &[], &mut e, &ctx()).unwrap();
     // The second record reuses the first one's id: the whole batch is refused.
     let mut dup = sita();
     dup["id"] = json!(first.meta.id.to_string());
@@ -259,6 +263,7 @@ fn import_is_all_or_nothing() {
     let next = store
         .enroll(
             input(json!({"given_name": "Next", "sex": "male", "birth_year": 1970, "address": {"ward": 7}})),
+            &[],
             &mut e,
             &ctx(),
         )

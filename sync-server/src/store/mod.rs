@@ -5,8 +5,10 @@
 //! The merge itself ([`merge_one`]) is shared: a store only loads, locks
 //! and writes rows.
 
+mod pg_dedup;
 pub mod postgres;
 pub mod sqlite;
+mod sqlite_dedup;
 
 use std::sync::Arc;
 
@@ -17,6 +19,8 @@ use ehcard_core::model::{Record, RecordKind, birth_year};
 use ehcard_core::validate::FieldError;
 use ehcard_sync::wire::{PullEntry, PushStatus};
 use serde::Serialize;
+
+use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
 
 /// A tablet as the registry knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -119,6 +123,17 @@ pub enum StoreError {
     TooNew(i64),
     #[error("database: {0}")]
     Database(String),
+    /// The next device number falls in the range the registry keeps for
+    /// itself (roll residents' eHealth IDs).
+    #[error("no device number left for tablets: numbers 1-89999 are all used (90000-99999 are the registry's)")]
+    NoDeviceNumbers,
+    #[error("the registry has used all of its eHealth IDs for roll residents")]
+    RollIdsExhausted,
+    #[error("no record {0} in the registry")]
+    NoRecord(String),
+    /// A request the registry's rules refuse (the message says why).
+    #[error("{0}")]
+    Refused(String),
     /// Another push created the same record at the same moment: try again.
     #[error("another request created record {0} at the same time; retry")]
     Raced(String),
@@ -163,6 +178,40 @@ pub trait RegistryStore: Send + Sync + 'static {
     /// A whole document, with its heads and ward.
     async fn record(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<String>, i64)>, StoreError>;
     async fn stats(&self) -> Result<Stats, StoreError>;
+    /// Import checked electoral-roll rows in one transaction: all of them,
+    /// or (on any error) none (`crate::roll`).
+    async fn import_roll(
+        &self,
+        rows: Vec<crate::roll::RollRow>,
+        options: crate::roll::ImportOptions,
+    ) -> Result<crate::roll::Summary, StoreError>;
+
+    // Duplicates (`crate::dedup`).
+    /// The matcher's view of these residents (those not merged away).
+    async fn people(&self, ids: Vec<String>) -> Result<Vec<ehcard_match::Person>, StoreError>;
+    /// Everyone sharing one of `keys` (not merged away).
+    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<ehcard_match::Person>, StoreError>;
+    /// Every resident not merged away, in id order.
+    async fn all_people(&self) -> Result<Vec<ehcard_match::Person>, StoreError>;
+    /// Queue candidate pairs; decided pairs stay decided. How many were new.
+    async fn add_pairs(&self, pairs: Vec<NewPair>, now: i64) -> Result<usize, StoreError>;
+    /// Pairs by status (`None`: all), best score first.
+    async fn pairs(&self, status: Option<String>, limit: u32) -> Result<Vec<PairRow>, StoreError>;
+    /// Mark two residents as different people.
+    async fn not_duplicate(&self, a: &str, b: &str, by: &str, now: i64) -> Result<PairRow, StoreError>;
+    /// Merge `duplicate` into `survivor` in one transaction (documents,
+    /// projections, feed, the merge row, the pair, the audit log).
+    async fn merge_records(&self, survivor: &str, duplicate: &str, by: &str, now: i64) -> Result<MergeRow, StoreError>;
+    /// Undo the merge that made `duplicate` part of another record.
+    /// Returns the merge and the fields left alone (changed since).
+    async fn undo_merge(&self, duplicate: &str, by: &str, now: i64) -> Result<(MergeRow, Vec<String>), StoreError>;
+    /// A resident by eHealth ID (12 digits): its record and the record it
+    /// lives on now.
+    async fn resolve_health_id(&self, health: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// Append to the audit log.
+    async fn audit(&self, entry: NewAudit) -> Result<(), StoreError>;
+    /// The audit log, newest first, optionally about one subject.
+    async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 pub type DynStore = Arc<dyn RegistryStore>;
@@ -205,6 +254,14 @@ pub struct Projection {
     pub has_conflicts: bool,
     pub enrolled_by: String,
     pub updated_at: i64,
+    /// unverified / verified / moved / …; absent: enrolled in the field.
+    pub status: Option<String>,
+    pub merged_into: Option<String>,
+    /// The matcher's view of a resident (as JSON) and its blocking keys;
+    /// none for households and for residents merged into another record
+    /// (they are nobody's duplicate). Made where the document is read, on
+    /// every core, so the single writer only inserts rows.
+    pub index: Option<(String, Vec<String>)>,
 }
 
 impl Projection {
@@ -231,6 +288,13 @@ impl Projection {
             has_conflicts: !r.conflicts.is_empty(),
             enrolled_by: r.meta.enrolled_by.clone(),
             updated_at: r.meta.updated_at.timestamp_millis(),
+            status: t("status"),
+            merged_into: t("merged_into"),
+            index: (r.meta.kind == RecordKind::Resident && f.text("merged_into").is_none()).then(|| {
+                let person = ehcard_core::matching::person(&r.meta.id.to_string(), f);
+                let keys = ehcard_match::blocking_keys(&person);
+                (serde_json::to_string(&person).unwrap_or_default(), keys)
+            }),
         }
     }
 }

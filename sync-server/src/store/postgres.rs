@@ -10,12 +10,25 @@ use deadpool_postgres::{Config, Pool, PoolConfig, Runtime};
 use ehcard_sync::wire::PullEntry;
 use tokio_postgres::NoTls;
 
+use ehcard_match::Person;
+
+use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
+
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
-    Write, merge_batch, plan_writes,
+    Write, merge_batch, pg_dedup, plan_writes,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-postgres/0001_registry.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../schema/migrations/server-postgres/0001_registry.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0002_roll.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0003_duplicates.sql"),
+];
+/// One roll import at a time (they share the eHealth ID counter).
+const ROLL_LOCK: i64 = FEED_LOCK + 2;
+/// Rows per statement in the roll import's bulk writes.
+const ROLL_CHUNK: usize = 5000;
 const FEED_LOCK: i64 = 0x6568_6361_7264; // "ehcard"
 
 pub struct PgStore {
@@ -169,15 +182,18 @@ async fn write_projections(
         let updated: Vec<i64> = residents.iter().map(|w| w.projection.updated_at).collect();
         tx.execute(
             "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
-                birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id)
-             SELECT t.*, $15 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::bigint[]) AS t
+                birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, status, merged_into,
+                last_device_id)
+             SELECT t.*, $17 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::bigint[],
+                $15::text[], $16::text[]) AS t
              ON CONFLICT (id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
                 health_id = excluded.health_id, given_name = excluded.given_name,
                 family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
                 birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
                 has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
-                updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
+                updated_at = excluded.updated_at, last_device_id = excluded.last_device_id,
+                status = excluded.status, merged_into = excluded.merged_into",
             &[
                 &ids,
                 &wards,
@@ -193,6 +209,8 @@ async fn write_projections(
                 &conflicts,
                 &by,
                 &updated,
+                &col(|p| p.status.as_deref()),
+                &col(|p| p.merged_into.as_deref()),
                 &device,
             ],
         )
@@ -230,6 +248,7 @@ async fn write_projections(
         )
         .await?;
     }
+    pg_dedup::write_index(tx, &writes).await?;
     Ok(())
 }
 
@@ -254,6 +273,35 @@ const DEVICE_COLS: &str =
 
 fn today(now: i64) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
+}
+
+/// Write the registry's own changes (roll import, merges): documents,
+/// projections, and feed entries attributed to the registry. The caller
+/// holds the feed lock.
+async fn write_registry(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write], now: i64) -> Result<(), StoreError> {
+    write_docs(tx, writes).await.map_err(|e| match e {
+        // Record ids are new UUIDv7s: taken only if the database is damaged.
+        StoreError::Raced(ids) => StoreError::Database(format!("record ids already taken: {ids}")),
+        e => e,
+    })?;
+    write_projections(tx, writes, dedup::FEED_DEVICE).await?;
+    let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
+    let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
+    let changes: Vec<&[u8]> = writes.iter().map(|w| w.new_changes.as_slice()).collect();
+    let heads: Vec<&str> = writes.iter().map(|w| w.heads_json.as_str()).collect();
+    tx.execute(
+        "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+         SELECT r, w, $3, c, h, $6 FROM unnest($1::text[], $2::int[], $4::bytea[], $5::text[]) AS t(r, w, c, h)",
+        &[&ids, &wards, &dedup::FEED_DEVICE, &changes, &heads, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A resident's document, locked for the rest of the transaction.
+async fn resident_doc(tx: &deadpool_postgres::Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
+    let row = tx.query_opt("SELECT data FROM docs WHERE id = $1 AND kind = 'resident' FOR UPDATE", &[&id]).await?;
+    row.map(|r| r.get::<_, Vec<u8>>(0)).ok_or_else(|| StoreError::NoRecord(id.to_string()))
 }
 
 #[async_trait::async_trait]
@@ -281,13 +329,17 @@ impl RegistryStore for PgStore {
     async fn add_device(&self, new: NewDevice) -> Result<Device, StoreError> {
         let client = self.pool.get().await?;
         let wards: Vec<i32> = new.wards.iter().map(|w| i32::from(*w)).collect();
+        let number: i64 = client.query_one("SELECT nextval('device_numbers')", &[]).await?.get(0);
+        if number >= i64::from(*ehcard_core::ids::REGISTRY_DEVICES.start()) {
+            return Err(StoreError::NoDeviceNumbers);
+        }
         let row = client
             .query_one(
                 &format!(
                     "INSERT INTO devices(id, number, label, wards, code_hash, code_expires_at, created_at)
-                     VALUES ($1, nextval('device_numbers'), $2, $3, $4, $5, $6) RETURNING {DEVICE_COLS}"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {DEVICE_COLS}"
                 ),
-                &[&new.id, &new.label, &wards, &new.code_hash, &new.code_expires_at, &new.now],
+                &[&new.id, &(number as i32), &new.label, &wards, &new.code_hash, &new.code_expires_at, &new.now],
             )
             .await?;
         Ok(device_row(&row))
@@ -421,5 +473,203 @@ impl RegistryStore for PgStore {
             });
         }
         Ok(s)
+    }
+
+    async fn import_roll(&self, rows: Vec<RollRow>, mut options: ImportOptions) -> Result<Summary, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ROLL_LOCK]).await?;
+        let mut known = roll::Known::default();
+        for chunk in rows.chunks(ROLL_CHUNK) {
+            let epics: Vec<&str> = chunk.iter().map(|r| r.epic.as_str()).collect();
+            let found = tx
+                .query(
+                    "SELECT epic, record_id, household_key, row_hash FROM roll_entries WHERE epic = ANY($1)",
+                    &[&epics],
+                )
+                .await?;
+            for r in found {
+                let e = KnownEntry { record_id: r.get(1), household_key: r.get(2), row_hash: r.get(3) };
+                known.entries.insert(r.get(0), e);
+            }
+        }
+        let keys = roll::household_keys(&rows, &known.entries);
+        for chunk in keys.chunks(ROLL_CHUNK) {
+            for r in tx.query("SELECT key, household_id FROM roll_households WHERE key = ANY($1)", &[&chunk]).await? {
+                known.households.insert(r.get(0), r.get(1));
+            }
+        }
+        known.next_seq =
+            tx.query_one("SELECT next_seq FROM roll_state WHERE id = 1", &[]).await?.get::<_, i64>(0) as u64;
+        known.total_entries = tx.query_one("SELECT count(*) FROM roll_entries", &[]).await?.get::<_, i64>(0) as u64;
+        let mut docs = std::collections::HashMap::new();
+        let needed = roll::docs_needed(&rows, &known);
+        for chunk in needed.chunks(ROLL_CHUNK) {
+            // Locked like a push locks them: a tablet's push waits for the import.
+            for r in tx.query("SELECT id, data FROM docs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&chunk]).await? {
+                docs.insert(r.get::<_, String>(0), r.get::<_, Vec<u8>>(1));
+            }
+        }
+        let plan = tokio::task::block_in_place(|| roll::plan(&rows, &known, &docs, &mut options))?;
+        let mut plan = plan;
+        plan.summary.residents = plan
+            .writes
+            .iter()
+            .filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident)
+            .map(|w| w.id.clone())
+            .collect();
+        let now = options.now.timestamp();
+        let total = plan.writes.len() as u64;
+        let mut written = 0u64;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
+        for chunk in plan.writes.chunks(ROLL_CHUNK) {
+            write_registry(&tx, chunk, now).await?;
+            written += chunk.len() as u64;
+            if let Some(progress) = &options.progress {
+                progress("writing", written, total);
+            }
+        }
+        for chunk in plan.entries.chunks(ROLL_CHUNK) {
+            let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();
+            let keys: Vec<&str> = chunk.iter().map(|e| e.household_key.as_str()).collect();
+            let hashes: Vec<&str> = chunk.iter().map(|e| e.row_hash.as_str()).collect();
+            tx.execute(
+                "INSERT INTO roll_entries(epic, record_id, household_key, row_hash, imported_at)
+                 SELECT t.*, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t
+                 ON CONFLICT (epic) DO UPDATE SET record_id = excluded.record_id,
+                    household_key = excluded.household_key, row_hash = excluded.row_hash,
+                    imported_at = excluded.imported_at",
+                &[&epics, &ids, &keys, &hashes, &now],
+            )
+            .await?;
+        }
+        for chunk in plan.households.chunks(ROLL_CHUNK) {
+            let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
+            tx.execute(
+                "INSERT INTO roll_households(key, household_id) SELECT * FROM unnest($1::text[], $2::text[])",
+                &[&keys, &ids],
+            )
+            .await?;
+        }
+        tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(plan.next_seq as i64)]).await?;
+        tx.commit().await?;
+        Ok(plan.summary)
+    }
+
+    async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {
+        pg_dedup::people(&self.pool.get().await?, &ids).await
+    }
+
+    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<Person>, StoreError> {
+        pg_dedup::people_by_keys(&self.pool.get().await?, &keys).await
+    }
+
+    async fn all_people(&self) -> Result<Vec<Person>, StoreError> {
+        pg_dedup::all_people(&self.pool.get().await?).await
+    }
+
+    async fn add_pairs(&self, pairs: Vec<NewPair>, now: i64) -> Result<usize, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let mut n = 0;
+        for chunk in pairs.chunks(ROLL_CHUNK) {
+            n += pg_dedup::add_pairs(&tx, chunk, now).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn pairs(&self, status: Option<String>, limit: u32) -> Result<Vec<PairRow>, StoreError> {
+        pg_dedup::pairs(&self.pool.get().await?, status.as_deref(), limit).await
+    }
+
+    async fn not_duplicate(&self, a: &str, b: &str, by: &str, now: i64) -> Result<PairRow, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        resident_doc(&tx, a).await?;
+        resident_doc(&tx, b).await?;
+        if a == b {
+            return Err(StoreError::Refused("a record is not a duplicate of itself".into()));
+        }
+        pg_dedup::decide(&tx, a, b, "not_duplicate", by, now).await?;
+        pg_dedup::audit(&tx, &dedup::decision_audit("not_duplicate", a, b, by, now)).await?;
+        let row = pg_dedup::pair(&tx, a, b).await?.ok_or_else(|| StoreError::NoRecord(format!("{a} / {b}")))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn merge_records(&self, survivor: &str, duplicate: &str, by: &str, now: i64) -> Result<MergeRow, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Lock in id order, as pushes do.
+        let (first, second) = if survivor < duplicate { (survivor, duplicate) } else { (duplicate, survivor) };
+        let a = resident_doc(&tx, first).await?;
+        let b = resident_doc(&tx, second).await?;
+        let (s, d) = if survivor < duplicate { (a, b) } else { (b, a) };
+        let (writes, combination) =
+            tokio::task::block_in_place(|| dedup::plan_merge((survivor, &s), (duplicate, &d), by, now))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
+        write_registry(&tx, &writes, now).await?;
+        let mut row = MergeRow {
+            id: 0,
+            survivor: survivor.to_string(),
+            duplicate: duplicate.to_string(),
+            combination,
+            merged_at: now,
+            merged_by: by.to_string(),
+            undone_at: None,
+            undone_by: None,
+        };
+        row.id = pg_dedup::insert_merge(&tx, &row).await?;
+        pg_dedup::decide(&tx, survivor, duplicate, "merged", by, now).await?;
+        pg_dedup::supersede(&tx, duplicate, by, now).await?;
+        pg_dedup::audit(&tx, &dedup::merge_audit("merge", &row, by, now, &[])).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn undo_merge(&self, duplicate: &str, by: &str, now: i64) -> Result<(MergeRow, Vec<String>), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let merge = pg_dedup::open_merge(&tx, duplicate).await?;
+        let merge = match merge {
+            Some(m) => m,
+            None => {
+                resident_doc(&tx, duplicate).await?;
+                return Err(dedup::not_merged(duplicate));
+            }
+        };
+        let (first, second) = if merge.survivor.as_str() < duplicate {
+            (merge.survivor.as_str(), duplicate)
+        } else {
+            (duplicate, merge.survivor.as_str())
+        };
+        let a = resident_doc(&tx, first).await?;
+        let b = resident_doc(&tx, second).await?;
+        let (s, d) = if merge.survivor.as_str() < duplicate { (a, b) } else { (b, a) };
+        let (writes, left) = tokio::task::block_in_place(|| {
+            dedup::plan_undo((&merge.survivor, &s), (duplicate, &d), &merge.combination, by, now)
+        })?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
+        write_registry(&tx, &writes, now).await?;
+        pg_dedup::mark_undone(&tx, merge.id, by, now).await?;
+        pg_dedup::decide(&tx, &merge.survivor, duplicate, "pending", by, now).await?;
+        pg_dedup::audit(&tx, &dedup::merge_audit("unmerge", &merge, by, now, &left)).await?;
+        tx.commit().await?;
+        Ok((merge, left))
+    }
+
+    async fn resolve_health_id(&self, health: &str) -> Result<Option<(String, String)>, StoreError> {
+        pg_dedup::resolve_health_id(&self.pool.get().await?, health).await
+    }
+
+    async fn audit(&self, entry: NewAudit) -> Result<(), StoreError> {
+        pg_dedup::audit(&self.pool.get().await?, &entry).await
+    }
+
+    async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        pg_dedup::audit_log(&self.pool.get().await?, subject.as_deref(), limit).await
     }
 }

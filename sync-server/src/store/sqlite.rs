@@ -8,12 +8,21 @@ use std::sync::{Arc, Mutex};
 use ehcard_sync::wire::PullEntry;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use ehcard_match::Person;
+
+use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
+
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
-    merge_batch, plan_writes,
+    Write, merge_batch, plan_writes, sqlite_dedup,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql"),
+    include_str!("../../../schema/migrations/server-sqlite/0002_roll.sql"),
+    include_str!("../../../schema/migrations/server-sqlite/0003_duplicates.sql"),
+];
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -81,14 +90,16 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
         ehcard_core::RecordKind::Resident => {
             tx.prepare_cached(
                 "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
-                    birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                    birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id, status,
+                    merged_into)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
                     health_id = excluded.health_id, given_name = excluded.given_name,
                     family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
                     birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
                     has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
-                    updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
+                    updated_at = excluded.updated_at, last_device_id = excluded.last_device_id,
+                    status = excluded.status, merged_into = excluded.merged_into",
             )?
             .execute(params![
                 id,
@@ -105,8 +116,11 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
                 p.has_conflicts,
                 p.enrolled_by,
                 p.updated_at,
-                device
+                device,
+                p.status,
+                p.merged_into
             ])?;
+            sqlite_dedup::write_index(tx, id, p)?;
         }
         ehcard_core::RecordKind::Household => {
             tx.prepare_cached(
@@ -120,6 +134,46 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
         }
     }
     Ok(())
+}
+
+/// Write the registry's own changes (roll import, merges): documents,
+/// feed entries attributed to the registry, projections. `progress` gets
+/// the count written so far.
+fn write_registry(
+    tx: &Transaction<'_>,
+    writes: &[Write],
+    now: i64,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), StoreError> {
+    for (k, w) in writes.iter().enumerate() {
+        let p = &w.projection;
+        if w.created {
+            // A plain insert: an id already taken is an error, not an overwrite.
+            tx.prepare_cached("INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
+        } else {
+            tx.prepare_cached("UPDATE docs SET ward = ?2, data = ?3, heads = ?4 WHERE id = ?1")?.execute(params![
+                w.id,
+                p.ward,
+                w.doc,
+                w.heads_json
+            ])?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![w.id, p.ward, dedup::FEED_DEVICE, w.new_changes, w.heads_json, now])?;
+        project(tx, &w.id, p, dedup::FEED_DEVICE)?;
+        progress(k + 1);
+    }
+    Ok(())
+}
+
+fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
+    tx.query_row("SELECT data FROM docs WHERE id = ?1 AND kind = 'resident'", [id], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NoRecord(id.to_string()))
 }
 
 #[async_trait::async_trait]
@@ -145,6 +199,9 @@ impl RegistryStore for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let number: u32 = tx.query_row("SELECT coalesce(max(number), 0) + 1 FROM devices", [], |r| r.get(0))?;
+            if number >= *ehcard_core::ids::REGISTRY_DEVICES.start() {
+                return Err(StoreError::NoDeviceNumbers);
+            }
             tx.execute(
                 "INSERT INTO devices(id, number, label, wards, code_hash, code_expires_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -350,5 +407,185 @@ impl RegistryStore for SqliteStore {
             Ok(s)
         })
         .await
+    }
+
+    async fn import_roll(&self, rows: Vec<RollRow>, mut options: ImportOptions) -> Result<Summary, StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let mut known = roll::Known::default();
+            {
+                let mut entry =
+                    tx.prepare_cached("SELECT record_id, household_key, row_hash FROM roll_entries WHERE epic = ?1")?;
+                for row in &rows {
+                    let found = entry
+                        .query_row([&row.epic], |r| {
+                            Ok(KnownEntry { record_id: r.get(0)?, household_key: r.get(1)?, row_hash: r.get(2)? })
+                        })
+                        .optional()?;
+                    if let Some(e) = found {
+                        known.entries.insert(row.epic.clone(), e);
+                    }
+                }
+                let mut household = tx.prepare_cached("SELECT household_id FROM roll_households WHERE key = ?1")?;
+                for key in roll::household_keys(&rows, &known.entries) {
+                    if let Some(id) = household.query_row([&key], |r| r.get::<_, String>(0)).optional()? {
+                        known.households.insert(key, id);
+                    }
+                }
+            }
+            known.next_seq =
+                tx.query_row("SELECT next_seq FROM roll_state WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64;
+            known.total_entries = tx.query_row("SELECT count(*) FROM roll_entries", [], |r| r.get::<_, i64>(0))? as u64;
+            let mut docs = std::collections::HashMap::new();
+            {
+                let mut select = tx.prepare_cached("SELECT data FROM docs WHERE id = ?1")?;
+                for id in roll::docs_needed(&rows, &known) {
+                    if let Some(data) = select.query_row([&id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                        docs.insert(id, data);
+                    }
+                }
+            }
+            let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
+            plan.summary.residents = plan
+                .writes
+                .iter()
+                .filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident)
+                .map(|w| w.id.clone())
+                .collect();
+            let now = options.now.timestamp();
+            let total = plan.writes.len() as u64;
+            write_registry(&tx, &plan.writes, now, &mut |k| {
+                if let Some(progress) = &options.progress
+                    && (k % 4096 == 0 || k == total as usize)
+                {
+                    progress("writing", k as u64, total);
+                }
+            })?;
+            {
+                let mut entry = tx.prepare_cached(
+                    "INSERT INTO roll_entries(epic, record_id, household_key, row_hash, imported_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(epic) DO UPDATE SET record_id = excluded.record_id,
+                        household_key = excluded.household_key, row_hash = excluded.row_hash,
+                        imported_at = excluded.imported_at",
+                )?;
+                for e in &plan.entries {
+                    entry.execute(params![e.epic, e.record_id, e.household_key, e.row_hash, now])?;
+                }
+                let mut household =
+                    tx.prepare_cached("INSERT INTO roll_households(key, household_id) VALUES (?1, ?2)")?;
+                for (key, id) in &plan.households {
+                    household.execute(params![key, id])?;
+                }
+            }
+            tx.execute("UPDATE roll_state SET next_seq = ?1 WHERE id = 1", [plan.next_seq as i64])?;
+            tx.commit()?;
+            Ok(plan.summary)
+        })
+        .await
+    }
+
+    async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {
+        self.run(move |conn| sqlite_dedup::people(conn, &ids)).await
+    }
+
+    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<Person>, StoreError> {
+        self.run(move |conn| sqlite_dedup::people_by_keys(conn, &keys)).await
+    }
+
+    async fn all_people(&self) -> Result<Vec<Person>, StoreError> {
+        self.run(|conn| sqlite_dedup::all_people(conn)).await
+    }
+
+    async fn add_pairs(&self, pairs: Vec<NewPair>, now: i64) -> Result<usize, StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let n = sqlite_dedup::add_pairs(&tx, &pairs, now)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn pairs(&self, status: Option<String>, limit: u32) -> Result<Vec<PairRow>, StoreError> {
+        self.run(move |conn| sqlite_dedup::pairs(conn, status.as_deref(), limit)).await
+    }
+
+    async fn not_duplicate(&self, a: &str, b: &str, by: &str, now: i64) -> Result<PairRow, StoreError> {
+        let (a, b, by) = (a.to_string(), b.to_string(), by.to_string());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            resident_doc(&tx, &a)?;
+            resident_doc(&tx, &b)?;
+            if a == b {
+                return Err(StoreError::Refused("a record is not a duplicate of itself".into()));
+            }
+            sqlite_dedup::decide(&tx, &a, &b, "not_duplicate", &by, now)?;
+            sqlite_dedup::audit(&tx, &dedup::decision_audit("not_duplicate", &a, &b, &by, now))?;
+            let row = sqlite_dedup::pair(&tx, &a, &b)?.ok_or_else(|| StoreError::NoRecord(format!("{a} / {b}")))?;
+            tx.commit()?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn merge_records(&self, survivor: &str, duplicate: &str, by: &str, now: i64) -> Result<MergeRow, StoreError> {
+        let (survivor, duplicate, by) = (survivor.to_string(), duplicate.to_string(), by.to_string());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let (s, d) = (resident_doc(&tx, &survivor)?, resident_doc(&tx, &duplicate)?);
+            let (writes, combination) = dedup::plan_merge((&survivor, &s), (&duplicate, &d), &by, now)?;
+            write_registry(&tx, &writes, now, &mut |_| {})?;
+            let mut row = MergeRow {
+                id: 0,
+                survivor: survivor.clone(),
+                duplicate: duplicate.clone(),
+                combination,
+                merged_at: now,
+                merged_by: by.clone(),
+                undone_at: None,
+                undone_by: None,
+            };
+            row.id = sqlite_dedup::insert_merge(&tx, &row)?;
+            sqlite_dedup::decide(&tx, &survivor, &duplicate, "merged", &by, now)?;
+            sqlite_dedup::supersede(&tx, &duplicate, &by, now)?;
+            sqlite_dedup::audit(&tx, &dedup::merge_audit("merge", &row, &by, now, &[]))?;
+            tx.commit()?;
+            Ok(row)
+        })
+        .await
+    }
+
+    async fn undo_merge(&self, duplicate: &str, by: &str, now: i64) -> Result<(MergeRow, Vec<String>), StoreError> {
+        let (duplicate, by) = (duplicate.to_string(), by.to_string());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let d = resident_doc(&tx, &duplicate)?;
+            let merge = sqlite_dedup::open_merge(&tx, &duplicate)?.ok_or_else(|| dedup::not_merged(&duplicate))?;
+            let s = resident_doc(&tx, &merge.survivor)?;
+            let (writes, left) =
+                dedup::plan_undo((&merge.survivor, &s), (&duplicate, &d), &merge.combination, &by, now)?;
+            write_registry(&tx, &writes, now, &mut |_| {})?;
+            sqlite_dedup::mark_undone(&tx, merge.id, &by, now)?;
+            // The reviewer decides again.
+            sqlite_dedup::decide(&tx, &merge.survivor, &duplicate, "pending", &by, now)?;
+            sqlite_dedup::audit(&tx, &dedup::merge_audit("unmerge", &merge, &by, now, &left))?;
+            tx.commit()?;
+            Ok((merge, left))
+        })
+        .await
+    }
+
+    async fn resolve_health_id(&self, health: &str) -> Result<Option<(String, String)>, StoreError> {
+        let health = health.to_string();
+        self.run(move |conn| sqlite_dedup::resolve_health_id(conn, &health)).await
+    }
+
+    async fn audit(&self, entry: NewAudit) -> Result<(), StoreError> {
+        self.run(move |conn| sqlite_dedup::audit(conn, &entry)).await
+    }
+
+    async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.run(move |conn| sqlite_dedup::audit_log(conn, subject.as_deref(), limit)).await
     }
 }

@@ -1,0 +1,217 @@
+//! The electoral-roll import (`ehcard-server import-roll`) on both stores:
+//! rows reach the ward's tablets as unverified residents in households; a
+//! re-import changes nothing; a bad file changes nothing and names every
+//! bad row; a newer extract updates unverified rows and leaves confirmed
+//! ones alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::both;
+use crate::support::{Backend, Server, Tablet, count};
+
+const AS_OF: &str = "2026-01-01";
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/samples/roll.csv")
+}
+
+fn import(server: &Server, file: &Path) -> Output {
+    server.admin(&["import-roll", file.to_str().unwrap(), "--as-of", AS_OF, "--json"])
+}
+
+fn import_ok(server: &Server, file: &Path) -> Value {
+    let out = import(server, file);
+    assert!(out.status.success(), "import-roll failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The tablet's resident with this EPIC number, as `ehcard show --json`.
+fn by_epic(tablet: &Tablet, epic: &str) -> Option<Value> {
+    let hits = tablet.json(&["search", epic, "--json"]);
+    let id = hits.as_array().unwrap().iter().find(|h| h["voter_id"] == epic)?["id"].as_str()?.to_string();
+    Some(tablet.json(&["show", &id, "--json"]))
+}
+
+fn import_reaches_the_wards_tablets(backend: Arc<Backend>) {
+    let server = Server::start(backend);
+    let s = import_ok(&server, &sample());
+    assert_eq!(
+        (s["rows"].as_i64(), s["added"].as_i64(), s["households_added"].as_i64()),
+        (Some(40), Some(40), Some(16))
+    );
+    assert_eq!(s["feed_entries"], 56, "{s}");
+    let stats = server.stats();
+    assert_eq!((count(&stats, "residents"), count(&stats, "households")), (40, 16));
+    assert_eq!(stats["residents_by_ward"]["12"], 21);
+    assert_eq!(stats["residents_by_ward"]["131"], 19);
+
+    let tablet = Tablet::provision(&server, "12", "ward 12 tablet");
+    let sync = tablet.sync();
+    assert_eq!(sync["complete"], true, "{sync}");
+    assert_eq!(sync["created"], 21 + 8, "{sync}");
+    let households = tablet.json(&["households", "--json"]);
+    let households = households.as_array().unwrap();
+    assert_eq!(households.len(), 8);
+    assert!(households.iter().all(|h| h["ward"] == 12), "{households:?}");
+    let sharma = households.iter().find(|h| h["house"] == "12/1").unwrap();
+    assert_eq!(sharma["members"], 4);
+    assert_eq!(sharma["street"], "Gali No 4 Seelampur");
+
+    let ram = by_epic(&tablet, "DLA1200001").expect("ward 12's roll resident");
+    assert_eq!(ram["given_name"], "Ram Prasad");
+    assert_eq!(ram["family_name"], "Sharma");
+    assert_eq!(ram["name_hi"], "राम प्रसाद शर्मा");
+    assert_eq!(ram["status"], "unverified");
+    assert_eq!(ram["relation_type"], "father");
+    assert_eq!(ram["relative_name"], "Shiv Prasad Sharma");
+    assert_eq!(ram["birth_year"], 1964);
+    assert_eq!(ram["enrolled_by"], "electoral-roll");
+    assert_eq!(ram["address"]["house"], "12/1");
+    assert_eq!(ram["address"]["ward"], 12);
+    assert_eq!((ram["roll_part"].as_str(), ram["roll_serial"].as_str()), (Some("7"), Some("1")));
+    assert_eq!(ram["household_id"], sharma["id"]);
+    let health_id = ram["health_id"].as_str().expect("a roll resident has an eHealth ID");
+    assert!(health_id.replace(' ', "").starts_with("9000"), "registry device numbers: {health_id}");
+    let hindi_only = by_epic(&tablet, "DLA1200008").unwrap();
+    assert_eq!(hindi_only["given_name"], "सुनीता");
+    assert!(hindi_only.get("family_name").is_none_or(Value::is_null), "{hindi_only}");
+    // Ward 131's rows are not this tablet's.
+    assert!(by_epic(&tablet, "DLB1310001").is_none());
+    assert_eq!(tablet.json(&["stats", "--json"])["residents"], 21);
+}
+both!(import_reaches_the_wards_tablets);
+
+fn reimporting_the_same_file_changes_nothing(backend: Arc<Backend>) {
+    let server = Server::start(backend);
+    import_ok(&server, &sample());
+    let before = server.stats();
+    let s = import_ok(&server, &sample());
+    assert_eq!((s["unchanged"].as_i64(), s["added"].as_i64(), s["updated"].as_i64()), (Some(40), Some(0), Some(0)));
+    assert_eq!((s["feed_entries"].as_i64(), s["households_added"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(server.stats(), before);
+    // In words, too.
+    let out = server.admin(&["import-roll", sample().to_str().unwrap(), "--as-of", AS_OF]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0 added") && text.contains("40 unchanged"), "{text}");
+    assert_eq!(server.stats(), before);
+}
+both!(reimporting_the_same_file_changes_nothing);
+
+/// The registry's database file(s), for a byte-for-byte comparison (SQLite).
+fn sqlite_bytes(backend: &Backend) -> Option<Vec<u8>> {
+    match backend {
+        Backend::Sqlite(dir) => Some(std::fs::read(dir.path().join("registry.db")).unwrap()),
+        Backend::Postgres(_) => None,
+    }
+}
+
+fn a_file_with_bad_rows_changes_nothing(backend: Arc<Backend>) {
+    let server = Server::start(backend.clone());
+    import_ok(&server, &sample());
+    let stats = server.stats();
+    let bytes = sqlite_bytes(&backend);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    let header = "epic,name_en,name_hi,relation_type,relation_name_en,relation_name_hi,age,date_of_birth,sex,\
+                  house_no,section,ward,part_no,serial_no";
+    let rows = [
+        "DLC1200001,Good Person,,F,Some One,,30,,M,5,Gali 1,12,9,1", // line 2: fine
+        "DL12345,Bad Epic,,F,Some One,,30,,M,5,Gali 1,12,9,2",       // line 3
+        "DLC1200003,,,F,Some One,,30,,M,5,Gali 1,12,9,3",            // line 4: no name
+        "DLC1200004,Bad Sex,,F,Some One,,30,,X,5,Gali 1,12,9,4",     // line 5
+        "DLC1200005,Bad Age,,F,Some One,,abc,,F,5,Gali 1,12,9,5",    // line 6
+        "DLC1200006,Bad Ward,,F,Some One,,30,,F,5,Gali 1,999,9,6",   // line 7
+        "DLC1200001,Twice Listed,,F,Some One,,30,,M,6,Gali 1,12,9,7", // line 8: EPIC of line 2
+        "DLC1200008,Cut Short,,F",                                   // line 9: truncated
+    ];
+    std::fs::write(&bad, format!("{header}\n{}", rows.join("\n"))).unwrap();
+    let out = import(&server, &bad);
+    assert!(!out.status.success(), "a bad file must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (line, column, value) in [
+        (3, "epic", "DL12345"),
+        (4, "name_en", ""),
+        (5, "sex", "X"),
+        (6, "age", "abc"),
+        (7, "ward", "999"),
+        (8, "epic", "DLC1200001"),
+    ] {
+        let want = format!("line {line}, column {column}: \"{value}\"");
+        assert!(stderr.contains(&want), "stderr lacks {want:?}:\n{stderr}");
+    }
+    assert!(stderr.contains("line 8, column epic") && stderr.contains("already on line 2"), "{stderr}");
+    assert!(stderr.contains("line 9, column (row)") && stderr.contains("columns"), "{stderr}");
+    assert!(!stderr.contains("line 2,"), "the good row is not an error:\n{stderr}");
+    assert!(stderr.contains("7 of 8 rows") && stderr.contains("nothing was imported"), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["bad_rows"], 7);
+    assert_eq!(server.stats(), stats, "a refused file changed the registry");
+    assert_eq!(sqlite_bytes(&backend), bytes, "a refused file changed the database file");
+    // --check says the same and writes nothing either.
+    let out = server.admin(&["import-roll", bad.to_str().unwrap(), "--check"]);
+    assert!(!out.status.success());
+    assert_eq!(server.stats(), stats);
+}
+both!(a_file_with_bad_rows_changes_nothing);
+
+fn a_newer_file_updates_unverified_rows_only(backend: Arc<Backend>) {
+    let server = Server::start(backend);
+    import_ok(&server, &sample());
+    let tablet = Tablet::provision(&server, "12", "ward 12 tablet");
+    tablet.sync();
+    // A worker confirms Vikram Singh at the door, correcting his first name.
+    let vikram = by_epic(&tablet, "DLA1200013").unwrap();
+    let vikram_id = vikram["id"].as_str().unwrap().to_string();
+    tablet.ok(&["edit", &vikram_id, "--set", "status=verified", "--set", "given_name=Vikram Pratap"]);
+    let s = tablet.sync();
+    assert_eq!(s["complete"], true, "{s}");
+
+    // The newer extract: Arjun's name spelt out and moved from house 30 to 31;
+    // Vikram's house changed; one new voter.
+    let text = std::fs::read_to_string(sample()).unwrap();
+    let text = text
+        .replace("DLA1200016,Arjun Gupta,", "DLA1200016,Arjun Kumar Gupta,")
+        .replace(",29,,M,30,Main Road Jafrabad,", ",29,,M,31,Main Road Jafrabad,")
+        .replace(",38,,M,22,Main Road Jafrabad,12,8,4", ",38,,M,23,Main Road Jafrabad,12,8,4");
+    let text =
+        format!("{text}DLA1200022,Ritu Gupta,रितु गुप्ता,H,Arjun Kumar Gupta,,27,,F,31,Main Road Jafrabad,12,8,13\n");
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("roll-2027.csv");
+    std::fs::write(&newer, text).unwrap();
+    let s = import_ok(&server, &newer);
+    assert_eq!(
+        (s["added"].as_i64(), s["updated"].as_i64(), s["kept"].as_i64(), s["unchanged"].as_i64()),
+        (Some(1), Some(1), Some(1), Some(38)),
+        "{s}"
+    );
+    assert_eq!((s["households_added"].as_i64(), s["households_updated"].as_i64()), (Some(0), Some(2)), "{s}");
+    // Importing it again changes nothing more (the kept row is reported again).
+    let again = import_ok(&server, &newer);
+    assert_eq!((again["feed_entries"].as_i64(), again["kept"].as_i64()), (Some(0), Some(1)), "{again}");
+
+    let s = tablet.sync();
+    assert_eq!(s["complete"], true, "{s}");
+    let arjun = by_epic(&tablet, "DLA1200016").unwrap();
+    assert_eq!((arjun["given_name"].as_str(), arjun["family_name"].as_str()), (Some("Arjun Kumar"), Some("Gupta")));
+    assert_eq!(arjun["address"]["house"], "31");
+    assert_eq!(arjun["status"], "unverified");
+    let households = tablet.json(&["households", "--json"]);
+    let house = |h: &str| households.as_array().unwrap().iter().find(|x| x["house"] == h).cloned().unwrap();
+    assert_eq!(arjun["household_id"], house("31")["id"]);
+    assert_eq!(house("31")["members"], 5, "the Mishras, Arjun and Ritu");
+    assert_eq!(house("30")["members"], 0, "Arjun left house 30");
+    let vikram = tablet.json(&["show", &vikram_id, "--json"]);
+    assert_eq!(vikram["status"], "verified");
+    assert_eq!(vikram["given_name"], "Vikram Pratap");
+    assert_eq!(vikram["address"]["house"], "22", "the worker's confirmed record keeps its values");
+    let ritu = by_epic(&tablet, "DLA1200022").unwrap();
+    assert_eq!(ritu["status"], "unverified");
+    assert_ne!(ritu["health_id"], arjun["health_id"]);
+    assert_eq!(count(&server.stats(), "residents"), 41);
+}
+both!(a_newer_file_updates_unverified_rows_only);
