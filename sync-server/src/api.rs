@@ -47,6 +47,9 @@ pub struct AppState {
     pub registry_key: Arc<Vec<u8>>,
     /// The `iss` of trust lists and permanent cards.
     pub issuer: Arc<String>,
+    /// Wakes the background duplicate matcher (`dedup::spawn_matcher`);
+    /// without one, the queue waits for `ehcard-server duplicates`.
+    pub matcher: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             clock: Arc::new(|| chrono::Utc::now().timestamp()),
             registry_key: Arc::new(registry_key),
             issuer: Arc::new(issuer.to_string()),
+            matcher: None,
         }
     }
 
@@ -267,31 +271,15 @@ async fn push(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         items.push(PushItem { id: r.id, changes: r.changes });
     }
     let n = items.len();
-    let now = st.now();
-    let outcomes = st.store.push(&device, items, now).await?;
+    let outcomes = st.store.push(&device, items, st.now()).await?;
     st.metrics.pushed(&outcomes);
-    // Candidate duplicates of what just merged, across every ward. The push
-    // has committed: a failure here is logged, and `duplicates --rescan`
-    // finds what it missed.
-    let merged: Vec<String> =
-        outcomes.iter().filter(|o| o.status == ehcard_sync::wire::PushStatus::Merged).map(|o| o.id.clone()).collect();
-    let changed = merged.len();
-    match crate::dedup::find_for(&st.store, merged, now).await {
-        Ok(n) if n > 0 => tracing::info!(device = %device.id, pairs = n, "new candidate duplicates"),
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "finding duplicates after a push failed"),
-    }
-    if changed > 0 {
-        let entry = crate::dedup::NewAudit {
-            at: now,
-            actor: device.id.clone(),
-            action: "push".into(),
-            subject: device.id.clone(),
-            detail: serde_json::json!({"records": n, "changed": changed}),
-        };
-        if let Err(e) = st.store.audit(entry).await {
-            tracing::error!(error = %e, "writing the audit log failed");
-        }
+    // What merged is in the match queue (written with it); the background
+    // matcher compares it with the whole registry. Who pushed what is in the
+    // feed (device and time of every change).
+    if let Some(m) = &st.matcher
+        && outcomes.iter().any(|o| o.status == ehcard_sync::wire::PushStatus::Merged)
+    {
+        m.notify_one();
     }
     st.metrics.observe("push", started);
     tracing::info!(device = %device.id, records = n, "push merged");

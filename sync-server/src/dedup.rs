@@ -6,7 +6,7 @@
 //! (`match_people`) and its blocking keys (`match_keys`); a record merged
 //! away has neither. After a push, a roll import or a merge, the written
 //! residents are compared with everyone sharing a key, across all wards
-//! ([`find_for`]); `ehcard-server duplicates --rescan` runs the whole
+//! ([`drain`], from the durable `match_queue`); `ehcard-server duplicates --rescan` runs the whole
 //! registry through [`ehcard_match::find_pairs`]. A pair is stored once
 //! (`a < b`); a decided pair is never reopened by a later scan.
 
@@ -18,13 +18,24 @@ use ehcard_core::EditContext;
 use ehcard_core::combine::{Combination, CombineError, combine, uncombine};
 use ehcard_core::doc::RecordDoc;
 use ehcard_core::merge::heads_to_hex;
-use ehcard_match::Reason;
+use ehcard_match::{Person, Reason};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{DynStore, Projection, StoreError, Write};
 
 /// Who the registry's own edits are attributed to in the feed.
 pub const FEED_DEVICE: &str = "registry";
+
+/// A resident written and waiting in the match queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub id: String,
+    /// The record's `updated_at` when queued (a newer write replaces it).
+    pub queued_at: i64,
+    /// The matcher's view (JSON of `Person`); `None`: merged away.
+    pub person: Option<String>,
+    pub keys: Vec<String>,
+}
 
 /// A candidate pair to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,29 +101,100 @@ pub fn ordered(a: &str, b: &str) -> (String, String) {
     if a < b { (a.to_string(), b.to_string()) } else { (b.to_string(), a.to_string()) }
 }
 
-/// Find candidates for the residents `ids` (just written) across the whole
-/// registry and queue the new pairs. Returns how many pairs were new.
-pub async fn find_for(store: &DynStore, ids: Vec<String>, now: i64) -> Result<usize, StoreError> {
-    let mut added = 0;
-    // Bounded work per step, whatever the batch (a roll import writes many).
-    for chunk in ids.chunks(FIND_CHUNK) {
-        added += find_for_chunk(store, chunk.to_vec(), now).await?;
+/// Residents compared per step of [`drain`].
+const FIND_CHUNK: u32 = 2000;
+/// For each blocking key, how many of the people sharing it a newcomer is
+/// compared with (the most recently made). A block of a very common name
+/// and birth decade can hold thousands citywide; `duplicates --rescan`
+/// compares whole blocks through the matcher's windows.
+pub const PER_KEY: u32 = 200;
+
+/// Compare every resident waiting in the match queue (written by a push,
+/// an import or a merge) with the people sharing its keys, across all
+/// wards, and queue the new pairs. Returns (residents compared, new pairs).
+/// The queue is a table written with the records, so work cut off by a
+/// crash is picked up by the next drain.
+pub async fn drain(store: &DynStore, now: i64) -> Result<(usize, usize), StoreError> {
+    let (mut compared, mut added) = (0, 0);
+    loop {
+        let items = store.queued(FIND_CHUNK).await?;
+        if items.is_empty() {
+            return Ok((compared, added));
+        }
+        store.index_queued(items.clone()).await?;
+        let people: Vec<Person> =
+            items.iter().filter_map(|q| q.person.as_deref()).filter_map(|j| serde_json::from_str(j).ok()).collect();
+        compared += people.len();
+        added += find_for_people(store, people, now).await?;
+        store.dequeue(items).await?;
     }
-    Ok(added)
 }
 
-const FIND_CHUNK: usize = 5000;
+/// Drain a big queue (after a roll import): index everyone queued, then
+/// compare the whole registry through the matcher's blocking, which is
+/// cheaper than looking up each newcomer's blocks one by one.
+pub async fn drain_bulk(store: &DynStore, now: i64) -> Result<(usize, usize), StoreError> {
+    let mut compared = 0;
+    loop {
+        let items = store.queued(FIND_CHUNK * 5).await?;
+        if items.is_empty() {
+            break;
+        }
+        compared += items.iter().filter(|q| q.person.is_some()).count();
+        store.index_queued(items.clone()).await?;
+        store.dequeue(items).await?;
+    }
+    if compared == 0 {
+        return Ok((0, 0));
+    }
+    let (_, added) = rescan(store, now).await?;
+    Ok((compared, added))
+}
 
-async fn find_for_chunk(store: &DynStore, ids: Vec<String>, now: i64) -> Result<usize, StoreError> {
-    if ids.is_empty() {
+/// Drain the match queue in the background. Matching waits for a lull of
+/// two seconds without pushes (so the evening rush is served first), but
+/// no more than half a minute after the first write it has not seen.
+pub fn spawn_matcher(
+    store: DynStore,
+    clock: std::sync::Arc<dyn Fn() -> i64 + Send + Sync>,
+) -> std::sync::Arc<tokio::sync::Notify> {
+    use std::time::Duration;
+    let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    let wake = notify.clone();
+    tokio::spawn(async move {
+        loop {
+            // Something was written (or a periodic retry).
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => break,
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            match drain(&store, clock()).await {
+                Ok((_, 0)) => {}
+                Ok((n, pairs)) => tracing::info!(compared = n, pairs, "new candidate duplicates"),
+                Err(e) => tracing::error!(error = %e, "finding duplicates failed; retrying in 30 s"),
+            }
+        }
+    });
+    notify
+}
+
+async fn find_for_people(store: &DynStore, new: Vec<Person>, now: i64) -> Result<usize, StoreError> {
+    if new.is_empty() {
         return Ok(0);
     }
-    let new = store.people(ids).await?;
     let keys: Vec<String> =
         new.iter().flat_map(ehcard_match::blocking_keys).collect::<HashSet<_>>().into_iter().collect();
     // Everyone sharing a key, the new people among them; the matcher's own
     // blocking keeps a big block (a common name) near-linear.
-    let candidates = store.people_by_keys(keys).await?;
+    let candidates = store.people_by_keys(keys, PER_KEY).await?;
     let fresh: HashSet<&str> = new.iter().map(|p| p.id.as_str()).collect();
     let pairs: Vec<NewPair> = tokio::task::block_in_place(|| ehcard_match::find_pairs(&candidates))
         .into_iter()

@@ -240,7 +240,9 @@ async fn main() -> Result<()> {
         Cmd::Migrate => println!("the schema of {} is up to date", redact(&url)),
         Cmd::Serve { listen, tls_cert, tls_key } => {
             let key = ehcard_server::registry::load_or_create(&key_path)?;
-            let app = api::router(AppState::with_registry_key(store, key, &args.issuer));
+            let mut state = AppState::with_registry_key(store.clone(), key, &args.issuer);
+            state.matcher = Some(dedup::spawn_matcher(store, state.clock.clone()));
+            let app = api::router(state);
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
                     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -366,7 +368,7 @@ async fn main() -> Result<()> {
         Cmd::Merge { survivor, duplicate, by, json } => {
             let (survivor, duplicate) = (record_id(&survivor)?, record_id(&duplicate)?);
             let m = store.merge_records(&survivor, &duplicate, &by, now).await?;
-            let found = dedup::find_for(&store, vec![survivor.clone()], now).await?;
+            let (_, found) = dedup::drain(&store, now).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&m)?);
             } else {
@@ -397,6 +399,7 @@ async fn main() -> Result<()> {
         Cmd::Unmerge { duplicate, by, json } => {
             let duplicate = record_id(&duplicate)?;
             let (m, left) = store.undo_merge(&duplicate, &by, now).await?;
+            dedup::drain(&store, now).await?;
             if json {
                 println!(
                     "{}",
@@ -573,7 +576,7 @@ async fn import_roll(
     let summary = result.with_context(|| format!("importing {}: nothing was imported", file.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     let matching = std::time::Instant::now();
-    let pairs = ehcard_server::dedup::find_for(store, summary.residents.clone(), now.timestamp())
+    let (_, pairs) = ehcard_server::dedup::drain_bulk(store, now.timestamp())
         .await
         .context("the roll was imported, but finding duplicates failed: run `ehcard-server duplicates --rescan`")?;
     store
@@ -648,6 +651,10 @@ async fn duplicates(
     const STATUSES: &[&str] = &["pending", "merged", "not_duplicate", "superseded", "all"];
     if !STATUSES.contains(&status) {
         bail!("--status must be one of: {}", STATUSES.join(", "));
+    }
+    let (compared, added) = dedup::drain(store, now).await?;
+    if compared > 0 {
+        eprintln!("compared {compared} newly written resident(s) with the registry: {added} new pair(s)");
     }
     if rescan {
         let started = std::time::Instant::now();

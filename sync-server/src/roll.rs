@@ -607,9 +607,6 @@ pub struct Summary {
     pub households_updated: u64,
     /// Feed entries written (tablets of the wards pull them).
     pub feed_entries: u64,
-    /// The residents written (new or updated), for the duplicate search.
-    #[serde(skip)]
-    pub residents: Vec<String>,
 }
 
 /// A roll row to remember (a new or applied row).

@@ -15,6 +15,18 @@ CREATE TABLE match_keys (
 );
 CREATE INDEX match_keys_record ON match_keys(record_id);
 
+-- Residents written since they were last indexed and compared (by a push,
+-- an import or a merge), queued in the same transaction as the write with
+-- the matcher's view of them. The background matcher moves them into
+-- match_people / match_keys and compares them; a crash loses nothing.
+CREATE TABLE match_queue (
+    record_id TEXT PRIMARY KEY,
+    queued_at BIGINT NOT NULL,             -- the record's updated_at: a newer write replaces the row
+    person    TEXT,                     -- JSON; NULL: merged away, drop it from the index
+    keys      TEXT NOT NULL             -- JSON array of blocking keys
+);
+CREATE INDEX match_queue_order ON match_queue(queued_at, record_id);
+
 -- Candidate pairs (a < b) and what reviewers decided.
 CREATE TABLE duplicate_pairs (
     a          TEXT NOT NULL,

@@ -20,7 +20,7 @@ use ehcard_core::validate::FieldError;
 use ehcard_sync::wire::{PullEntry, PushStatus};
 use serde::Serialize;
 
-use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 
 /// A tablet as the registry knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -189,8 +189,15 @@ pub trait RegistryStore: Send + Sync + 'static {
     // Duplicates (`crate::dedup`).
     /// The matcher's view of these residents (those not merged away).
     async fn people(&self, ids: Vec<String>) -> Result<Vec<ehcard_match::Person>, StoreError>;
-    /// Everyone sharing one of `keys` (not merged away).
-    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<ehcard_match::Person>, StoreError>;
+    /// People sharing one of `keys` (not merged away): for each key, the
+    /// `per_key` most recently made records.
+    async fn people_by_keys(&self, keys: Vec<String>, per_key: u32) -> Result<Vec<ehcard_match::Person>, StoreError>;
+    /// Residents written but not yet indexed and compared, oldest first.
+    async fn queued(&self, limit: u32) -> Result<Vec<Queued>, StoreError>;
+    /// Replace the match index (`match_people`, `match_keys`) of queued residents.
+    async fn index_queued(&self, items: Vec<Queued>) -> Result<(), StoreError>;
+    /// Take residents off the queue once compared (unless written again since).
+    async fn dequeue(&self, items: Vec<Queued>) -> Result<(), StoreError>;
     /// Every resident not merged away, in id order.
     async fn all_people(&self) -> Result<Vec<ehcard_match::Person>, StoreError>;
     /// Queue candidate pairs; decided pairs stay decided. How many were new.

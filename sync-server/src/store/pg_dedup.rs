@@ -6,38 +6,81 @@ use deadpool_postgres::GenericClient;
 use ehcard_match::Person;
 
 use super::{StoreError, Write};
-use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 
 fn people_from(rows: Vec<tokio_postgres::Row>) -> Vec<Person> {
     rows.iter().filter_map(|r| serde_json::from_str(r.get::<_, &str>(0)).ok()).collect()
 }
 
-/// Replace the match index of the records just written.
-pub async fn write_index<C: GenericClient>(c: &C, writes: &[&Write]) -> Result<(), StoreError> {
+/// Queue the residents just written for the matcher (one statement, in the
+/// write's transaction; the index itself is written by the background
+/// matcher).
+pub async fn queue<C: GenericClient>(c: &C, writes: &[&Write]) -> Result<(), StoreError> {
     let residents: Vec<&&Write> =
         writes.iter().filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident).collect();
     if residents.is_empty() {
         return Ok(());
     }
-    let old: Vec<&str> = residents.iter().filter(|w| !w.created).map(|w| w.id.as_str()).collect();
-    if !old.is_empty() {
-        c.execute("DELETE FROM match_keys WHERE record_id = ANY($1)", &[&old]).await?;
-        c.execute("DELETE FROM match_people WHERE record_id = ANY($1)", &[&old]).await?;
-    }
-    let (mut ids, mut people, mut key_ids, mut keys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for w in residents {
-        if let Some((json, ks)) = &w.projection.index {
-            ids.push(w.id.as_str());
-            people.push(json);
-            for k in ks {
-                key_ids.push(w.id.as_str());
-                keys.push(k);
+    let ids: Vec<&str> = residents.iter().map(|w| w.id.as_str()).collect();
+    let at: Vec<i64> = residents.iter().map(|w| w.projection.updated_at).collect();
+    let people: Vec<Option<&str>> =
+        residents.iter().map(|w| w.projection.index.as_ref().map(|(j, _)| j.as_str())).collect();
+    let keys: Vec<String> = residents
+        .iter()
+        .map(|w| {
+            let ks = w.projection.index.as_ref().map(|(_, k)| k.as_slice()).unwrap_or_default();
+            serde_json::to_string(ks).unwrap_or_else(|_| "[]".into())
+        })
+        .collect();
+    c.execute(
+        "INSERT INTO match_queue(record_id, queued_at, person, keys)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])
+         ON CONFLICT (record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
+            keys = excluded.keys",
+        &[&ids, &at, &people, &keys],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Residents waiting to be indexed and compared, oldest first.
+pub async fn queued<C: GenericClient>(c: &C, limit: u32) -> Result<Vec<Queued>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT record_id, queued_at, person, keys FROM match_queue ORDER BY queued_at, record_id LIMIT $1",
+            &[&i64::from(limit)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Queued {
+            id: r.get(0),
+            queued_at: r.get(1),
+            person: r.get(2),
+            keys: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Replace the match index of queued residents.
+pub async fn index_queued<C: GenericClient>(c: &C, items: &[Queued]) -> Result<(), StoreError> {
+    let ids: Vec<&str> = items.iter().map(|q| q.id.as_str()).collect();
+    c.execute("DELETE FROM match_keys WHERE record_id = ANY($1)", &[&ids]).await?;
+    c.execute("DELETE FROM match_people WHERE record_id = ANY($1)", &[&ids]).await?;
+    let (mut pids, mut people, mut key_ids, mut keys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for q in items {
+        if let Some(json) = &q.person {
+            pids.push(q.id.as_str());
+            people.push(json.as_str());
+            for k in &q.keys {
+                key_ids.push(q.id.as_str());
+                keys.push(k.as_str());
             }
         }
     }
     c.execute(
         "INSERT INTO match_people(record_id, person) SELECT * FROM unnest($1::text[], $2::text[])",
-        &[&ids, &people],
+        &[&pids, &people],
     )
     .await?;
     c.execute(
@@ -49,16 +92,30 @@ pub async fn write_index<C: GenericClient>(c: &C, writes: &[&Write]) -> Result<(
     Ok(())
 }
 
+pub async fn dequeue<C: GenericClient>(c: &C, items: &[Queued]) -> Result<(), StoreError> {
+    let ids: Vec<&str> = items.iter().map(|q| q.id.as_str()).collect();
+    let at: Vec<i64> = items.iter().map(|q| q.queued_at).collect();
+    c.execute(
+        "DELETE FROM match_queue q USING unnest($1::text[], $2::bigint[]) AS t(id, at)
+         WHERE q.record_id = t.id AND q.queued_at = t.at",
+        &[&ids, &at],
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn people<C: GenericClient>(c: &C, ids: &[String]) -> Result<Vec<Person>, StoreError> {
     Ok(people_from(c.query("SELECT person FROM match_people WHERE record_id = ANY($1)", &[&ids]).await?))
 }
 
-pub async fn people_by_keys<C: GenericClient>(c: &C, keys: &[String]) -> Result<Vec<Person>, StoreError> {
+pub async fn people_by_keys<C: GenericClient>(c: &C, keys: &[String], per_key: u32) -> Result<Vec<Person>, StoreError> {
     Ok(people_from(
         c.query(
             "SELECT p.person FROM match_people p WHERE p.record_id IN
-                (SELECT k.record_id FROM match_keys k WHERE k.key = ANY($1))",
-            &[&keys],
+                (SELECT x.record_id FROM unnest($1::text[]) AS k(key)
+                 CROSS JOIN LATERAL (SELECT m.record_id FROM match_keys m WHERE m.key = k.key
+                                     ORDER BY m.record_id DESC LIMIT $2) AS x)",
+            &[&keys, &i64::from(per_key)],
         )
         .await?,
     ))

@@ -12,7 +12,7 @@ use tokio_postgres::NoTls;
 
 use ehcard_match::Person;
 
-use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
 
 use super::{
@@ -248,7 +248,7 @@ async fn write_projections(
         )
         .await?;
     }
-    pg_dedup::write_index(tx, &writes).await?;
+    pg_dedup::queue(tx, &writes).await?;
     Ok(())
 }
 
@@ -511,13 +511,6 @@ impl RegistryStore for PgStore {
             }
         }
         let plan = tokio::task::block_in_place(|| roll::plan(&rows, &known, &docs, &mut options))?;
-        let mut plan = plan;
-        plan.summary.residents = plan
-            .writes
-            .iter()
-            .filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident)
-            .map(|w| w.id.clone())
-            .collect();
         let now = options.now.timestamp();
         let total = plan.writes.len() as u64;
         let mut written = 0u64;
@@ -562,8 +555,24 @@ impl RegistryStore for PgStore {
         pg_dedup::people(&self.pool.get().await?, &ids).await
     }
 
-    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<Person>, StoreError> {
-        pg_dedup::people_by_keys(&self.pool.get().await?, &keys).await
+    async fn people_by_keys(&self, keys: Vec<String>, per_key: u32) -> Result<Vec<Person>, StoreError> {
+        pg_dedup::people_by_keys(&self.pool.get().await?, &keys, per_key).await
+    }
+
+    async fn queued(&self, limit: u32) -> Result<Vec<Queued>, StoreError> {
+        pg_dedup::queued(&self.pool.get().await?, limit).await
+    }
+
+    async fn index_queued(&self, items: Vec<Queued>) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        pg_dedup::index_queued(&tx, &items).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dequeue(&self, items: Vec<Queued>) -> Result<(), StoreError> {
+        pg_dedup::dequeue(&self.pool.get().await?, &items).await
     }
 
     async fn all_people(&self) -> Result<Vec<Person>, StoreError> {

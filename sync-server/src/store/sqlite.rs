@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use ehcard_match::Person;
 
-use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
 
 use super::{
@@ -120,7 +120,7 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
                 p.status,
                 p.merged_into
             ])?;
-            sqlite_dedup::write_index(tx, id, p)?;
+            sqlite_dedup::queue(tx, id, p)?;
         }
         ehcard_core::RecordKind::Household => {
             tx.prepare_cached(
@@ -445,13 +445,7 @@ impl RegistryStore for SqliteStore {
                     }
                 }
             }
-            let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
-            plan.summary.residents = plan
-                .writes
-                .iter()
-                .filter(|w| w.projection.kind == ehcard_core::RecordKind::Resident)
-                .map(|w| w.id.clone())
-                .collect();
+            let plan = roll::plan(&rows, &known, &docs, &mut options)?;
             let now = options.now.timestamp();
             let total = plan.writes.len() as u64;
             write_registry(&tx, &plan.writes, now, &mut |k| {
@@ -489,8 +483,32 @@ impl RegistryStore for SqliteStore {
         self.run(move |conn| sqlite_dedup::people(conn, &ids)).await
     }
 
-    async fn people_by_keys(&self, keys: Vec<String>) -> Result<Vec<Person>, StoreError> {
-        self.run(move |conn| sqlite_dedup::people_by_keys(conn, &keys)).await
+    async fn people_by_keys(&self, keys: Vec<String>, per_key: u32) -> Result<Vec<Person>, StoreError> {
+        self.run(move |conn| sqlite_dedup::people_by_keys(conn, &keys, per_key)).await
+    }
+
+    async fn queued(&self, limit: u32) -> Result<Vec<Queued>, StoreError> {
+        self.run(move |conn| sqlite_dedup::queued(conn, limit)).await
+    }
+
+    async fn index_queued(&self, items: Vec<Queued>) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            sqlite_dedup::index_queued(&tx, &items)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dequeue(&self, items: Vec<Queued>) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            sqlite_dedup::dequeue(&tx, &items)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     async fn all_people(&self) -> Result<Vec<Person>, StoreError> {

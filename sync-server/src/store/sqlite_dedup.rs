@@ -5,7 +5,7 @@ use ehcard_match::Person;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Projection, StoreError};
-use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow};
+use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 
 fn json_array(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -15,17 +15,64 @@ fn people_from(rows: Vec<String>) -> Vec<Person> {
     rows.iter().filter_map(|s| serde_json::from_str(s).ok()).collect()
 }
 
-/// Replace the match index of a resident just written.
-pub fn write_index(conn: &Connection, id: &str, p: &Projection) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM match_keys WHERE record_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM match_people WHERE record_id = ?1")?.execute([id])?;
-    if let Some((json, keys)) = &p.index {
-        conn.prepare_cached("INSERT INTO match_people(record_id, person) VALUES (?1, ?2)")?
-            .execute(params![id, json])?;
-        let mut key = conn.prepare_cached("INSERT OR IGNORE INTO match_keys(key, record_id) VALUES (?1, ?2)")?;
-        for k in keys {
-            key.execute(params![k, id])?;
+/// Queue a resident just written for the matcher (one row, in the write's
+/// transaction; the index itself is written by the background matcher).
+pub fn queue(conn: &Connection, id: &str, p: &Projection) -> Result<(), StoreError> {
+    let (person, keys) = match &p.index {
+        Some((json, keys)) => (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())),
+        None => (None, "[]".to_string()),
+    };
+    conn.prepare_cached(
+        "INSERT INTO match_queue(record_id, queued_at, person, keys) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
+            keys = excluded.keys",
+    )?
+    .execute(params![id, p.updated_at, person, keys])?;
+    Ok(())
+}
+
+/// Residents waiting to be indexed and compared, oldest first.
+pub fn queued(conn: &Connection, limit: u32) -> Result<Vec<Queued>, StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT record_id, queued_at, person, keys FROM match_queue ORDER BY queued_at, record_id LIMIT ?1",
+    )?;
+    let rows = st
+        .query_map([limit], |r| {
+            let keys: String = r.get(3)?;
+            Ok(Queued {
+                id: r.get(0)?,
+                queued_at: r.get(1)?,
+                person: r.get(2)?,
+                keys: serde_json::from_str(&keys).unwrap_or_default(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Replace the match index of queued residents.
+pub fn index_queued(conn: &Connection, items: &[Queued]) -> Result<(), StoreError> {
+    let mut del_keys = conn.prepare_cached("DELETE FROM match_keys WHERE record_id = ?1")?;
+    let mut del_person = conn.prepare_cached("DELETE FROM match_people WHERE record_id = ?1")?;
+    let mut person = conn.prepare_cached("INSERT INTO match_people(record_id, person) VALUES (?1, ?2)")?;
+    let mut key = conn.prepare_cached("INSERT OR IGNORE INTO match_keys(key, record_id) VALUES (?1, ?2)")?;
+    for q in items {
+        del_keys.execute([&q.id])?;
+        del_person.execute([&q.id])?;
+        if let Some(json) = &q.person {
+            person.execute(params![q.id, json])?;
+            for k in &q.keys {
+                key.execute(params![k, q.id])?;
+            }
         }
+    }
+    Ok(())
+}
+
+pub fn dequeue(conn: &Connection, items: &[Queued]) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached("DELETE FROM match_queue WHERE record_id = ?1 AND queued_at = ?2")?;
+    for q in items {
+        st.execute(params![q.id, q.queued_at])?;
     }
     Ok(())
 }
@@ -37,13 +84,17 @@ pub fn people(conn: &Connection, ids: &[String]) -> Result<Vec<Person>, StoreErr
     Ok(people_from(rows))
 }
 
-pub fn people_by_keys(conn: &Connection, keys: &[String]) -> Result<Vec<Person>, StoreError> {
-    let mut st = conn.prepare_cached(
-        "SELECT p.person FROM match_people p WHERE p.record_id IN
-            (SELECT k.record_id FROM match_keys k WHERE k.key IN (SELECT value FROM json_each(?1)))",
-    )?;
-    let rows = st.query_map([json_array(keys)], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-    Ok(people_from(rows))
+pub fn people_by_keys(conn: &Connection, keys: &[String], per_key: u32) -> Result<Vec<Person>, StoreError> {
+    let mut ids =
+        conn.prepare_cached("SELECT record_id FROM match_keys WHERE key = ?1 ORDER BY record_id DESC LIMIT ?2")?;
+    let mut seen = std::collections::HashSet::new();
+    for k in keys {
+        for id in ids.query_map(params![k, per_key], |r| r.get::<_, String>(0))? {
+            seen.insert(id?);
+        }
+    }
+    let ids: Vec<String> = seen.into_iter().collect();
+    people(conn, &ids)
 }
 
 pub fn all_people(conn: &Connection) -> Result<Vec<Person>, StoreError> {
