@@ -20,6 +20,13 @@ fi
 # the printed cards, zbar (zbarimg) scans their QR. The fonts are vendored.
 have_pkg poppler-utils || need_apt+=(poppler-utils)
 have_pkg zbar-tools || need_apt+=(zbar-tools)
+# The field app (Tauri 2 on WebKitGTK) and its end-to-end test: Xvfb and
+# WebKit's WebDriver.
+for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev xvfb xauth webkit2gtk-driver; do
+  have_pkg "$p" || need_apt+=("$p")
+done
+# Node.js and npm build the app's front end (Vite, Svelte, Vitest, the Tauri CLI).
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"
@@ -44,4 +51,17 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest"
   cargo install --locked cargo-nextest
+fi
+
+# The app's e2e test drives the binary through tauri-driver (WebDriver).
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --version 2.1.0 --locked
+fi
+
+# The app's front end: Vite, Svelte, Vitest and the Tauri CLI (prebuilt).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in ui/"
+  (cd "$root/ui" && npm ci --no-audit --no-fund)
 fi

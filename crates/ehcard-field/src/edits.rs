@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use ehcard_core::doc::Edit;
-use ehcard_core::model::{self, Record};
+use ehcard_core::model::{self, FieldValue, Record};
 use ehcard_core::validate::FieldError;
 use serde_json::Value;
 
@@ -24,8 +24,9 @@ pub fn edits_from_json(record: &Record, json: &Value, today: NaiveDate) -> Resul
         if NOT_FROM_FORMS.contains(&spec.path) {
             continue;
         }
-        let old = record.fields.get(spec.path);
-        let new = input.fields.get(spec.path);
+        // An empty list is the same as no list.
+        let old = present(record.fields.get(spec.path));
+        let new = present(input.fields.get(spec.path));
         if old == new {
             continue;
         }
@@ -35,4 +36,9 @@ pub fn edits_from_json(record: &Record, json: &Value, today: NaiveDate) -> Resul
         }
     }
     Ok(edits)
+}
+
+/// A value, or `None` for an empty list (the same as no list).
+fn present(v: Option<&FieldValue>) -> Option<&FieldValue> {
+    v.filter(|v| !matches!(v, FieldValue::Set(items) if items.is_empty()))
 }

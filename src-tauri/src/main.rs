@@ -1,0 +1,6 @@
+// No console window on Windows in release.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    ehcard_app_lib::run()
+}
