@@ -154,13 +154,9 @@ pub fn roll_bench(rows: usize, stores: &str) -> Result<()> {
     row("import: rows/s (read, check, build, write)", ">= 20,000", &|f| format!("{:.0}", rate(&f.first)));
     row("import: cost x over the baseline", "", &|f| format!("{:.1}x", base_rate / rate(&f.first).max(1.0)));
     row("import: wall time incl. process start (s)", "", &|f| format!("{:.1}", f.first_wall));
-    row("residents / households / feed entries", "", &|f| {
-        format!(
-            "{}/{}/{}",
-            f.first["added"].as_i64().unwrap_or(0),
-            f.first["households_added"].as_i64().unwrap_or(0),
-            f.first["feed_entries"].as_i64().unwrap_or(0)
-        )
+    row("residents / households / feed entries (k)", "", &|f| {
+        let k = |v: &Value| v.as_f64().unwrap_or(0.0) / 1000.0;
+        format!("{:.0}/{:.0}/{:.0}", k(&f.first["added"]), k(&f.first["households_added"]), k(&f.first["feed_entries"]))
     });
     row("re-import of the same file: rows/s", "", &|f| format!("{:.0}", rate(&f.again)));
     row("re-import: feed entries written", "0", &|f| f.again["feed_entries"].as_i64().unwrap_or(-1).to_string());
