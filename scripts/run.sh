@@ -43,6 +43,8 @@ if [ ! -f "$EHCARD_DATA/ehcard.key" ]; then
   code=$("$server" device add --ward 12,131,171 --label "demo tablet" --json | sed -n 's/.*"code": "\(.*\)".*/\1/p')
   "$ehcard" init --server "http://$listen" --code "$code"
   "$ehcard" import schema/samples/residents.jsonl
+  # The electoral roll's sample: unverified residents the tablet confirms.
+  "$server" import-roll schema/samples/roll.csv --as-of 2026-01-01
   "$ehcard" sync
 fi
 echo
@@ -50,7 +52,8 @@ echo
 echo
 echo "The registry is serving on http://$listen (Ctrl-C stops it). In another terminal, try:"
 echo "  scripts/run.sh ehcard search राम"
-echo "  scripts/run.sh ehcard households --ward 12"
+echo "  scripts/run.sh ehcard households --ward 12      # roll households, members to confirm"
+echo "  scripts/run.sh server duplicates"
 echo "  scripts/run.sh ehcard sync"
 echo "  scripts/run.sh server device list"
 wait $server_pid
