@@ -10,4 +10,5 @@ pub mod dedup;
 pub mod metrics;
 pub mod registry;
 pub mod roll;
+pub mod staff;
 pub mod store;

@@ -84,6 +84,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Staff accounts for the console: add, list, disable.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+    },
     /// Candidate duplicates: pending pairs, best first, with score and reasons.
     Duplicates {
         /// Compare the whole registry again first (after a change of the
@@ -146,6 +151,23 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a staff account; the password comes from EHCARD_PASSWORD or a prompt.
+    Add {
+        name: String,
+        /// admin (everything), reviewer (duplicates, conflicts, approval) or viewer (read only).
+        #[arg(long)]
+        role: String,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account: it can no longer sign in.
+    Disable { name: String },
 }
 
 #[derive(Subcommand)]
@@ -362,6 +384,7 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        Cmd::User { command } => user(&store, command, now).await?,
         Cmd::Duplicates { rescan, status, limit, json } => {
             duplicates(&store, rescan, &status, limit, json, now).await?;
         }
@@ -695,6 +718,73 @@ async fn duplicates(
         println!("  {}  {}", p.b, describe(&p.b));
         for r in &p.reasons {
             println!("    - {}", r.detail);
+        }
+    }
+    Ok(())
+}
+
+/// A new staff password: EHCARD_PASSWORD, or typed twice at a prompt.
+fn new_password() -> Result<String> {
+    if let Ok(p) = std::env::var("EHCARD_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("no password: set EHCARD_PASSWORD, or run this on a terminal to be asked for one");
+    }
+    let first = rpassword::prompt_password("password for the new account: ")?;
+    let again = rpassword::prompt_password("the same password again: ")?;
+    if first != again {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
+}
+
+async fn user(store: &store::DynStore, command: UserCmd, now: i64) -> Result<()> {
+    use ehcard_server::staff::{self, Role, Staff};
+    match command {
+        UserCmd::Add { name, role } => {
+            let role = Role::parse(&role).with_context(|| format!("--role {role:?}: use admin, reviewer or viewer"))?;
+            staff::check_name(&name)?;
+            let password_hash = staff::hash_password(&new_password()?)?;
+            let s = store.add_staff(Staff { name, role, password_hash, created_at: now, disabled_at: None }).await?;
+            store
+                .audit(dedup::NewAudit {
+                    at: now,
+                    actor: "admin".into(),
+                    action: "user_add".into(),
+                    subject: s.name.clone(),
+                    detail: serde_json::json!({"role": s.role}),
+                })
+                .await?;
+            println!("added staff account {} ({})", s.name, s.role.as_str());
+        }
+        UserCmd::List { json } => {
+            let list = store.staff_list().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for s in list {
+                    let state = if s.disabled_at.is_some() {
+                        format!("disabled {}", when(s.disabled_at))
+                    } else {
+                        "active".into()
+                    };
+                    println!("{:<24} {:<9} created {}  {state}", s.name, s.role.as_str(), when(Some(s.created_at)));
+                }
+            }
+        }
+        UserCmd::Disable { name } => {
+            let s = store.disable_staff(&name, now).await?;
+            store
+                .audit(dedup::NewAudit {
+                    at: now,
+                    actor: "admin".into(),
+                    action: "user_disable".into(),
+                    subject: s.name.clone(),
+                    detail: serde_json::json!({}),
+                })
+                .await?;
+            println!("disabled staff account {}: it can no longer sign in", s.name);
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ mod faults;
 mod pg;
 mod protocol;
 mod roll;
+mod staff;
 mod support;
 mod tls;
 

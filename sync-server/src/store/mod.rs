@@ -21,6 +21,11 @@ use ehcard_sync::wire::{PullEntry, PushStatus};
 use serde::Serialize;
 
 use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
+use crate::staff::{Role, Staff};
+
+fn staff_role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Database(format!("unknown staff role {s:?}")))
+}
 
 /// A tablet as the registry knows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -219,6 +224,14 @@ pub trait RegistryStore: Send + Sync + 'static {
     async fn audit(&self, entry: NewAudit) -> Result<(), StoreError>;
     /// The audit log, newest first, optionally about one subject.
     async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
+    // Staff accounts (`crate::staff`).
+    /// Add an account; refused if the name is taken.
+    async fn add_staff(&self, staff: Staff) -> Result<Staff, StoreError>;
+    async fn staff(&self, name: &str) -> Result<Option<Staff>, StoreError>;
+    async fn staff_list(&self) -> Result<Vec<Staff>, StoreError>;
+    /// Disable an account: it can no longer sign in.
+    async fn disable_staff(&self, name: &str, now: i64) -> Result<Staff, StoreError>;
 }
 
 pub type DynStore = Arc<dyn RegistryStore>;

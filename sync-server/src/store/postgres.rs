@@ -14,6 +14,7 @@ use ehcard_match::Person;
 
 use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
+use crate::staff::Staff;
 
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-postgres/0001_registry.sql"),
     include_str!("../../../schema/migrations/server-postgres/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-postgres/0003_duplicates.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0004_staff.sql"),
 ];
 /// One roll import at a time (they share the eHealth ID counter).
 const ROLL_LOCK: i64 = FEED_LOCK + 2;
@@ -681,4 +683,53 @@ impl RegistryStore for PgStore {
     async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         pg_dedup::audit_log(&self.pool.get().await?, subject.as_deref(), limit).await
     }
+
+    async fn add_staff(&self, staff: Staff) -> Result<Staff, StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "INSERT INTO staff(name, role, password_hash, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&staff.name, &staff.role.as_str(), &staff.password_hash, &staff.created_at],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Refused(format!("there is already a staff account {:?}", staff.name)));
+        }
+        Ok(staff)
+    }
+
+    async fn staff(&self, name: &str) -> Result<Option<Staff>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt("SELECT name, role, password_hash, created_at, disabled_at FROM staff WHERE name = $1", &[&name])
+            .await?;
+        row.as_ref().map(staff_row).transpose()
+    }
+
+    async fn staff_list(&self) -> Result<Vec<Staff>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query("SELECT name, role, password_hash, created_at, disabled_at FROM staff ORDER BY name", &[])
+            .await?;
+        rows.iter().map(staff_row).collect()
+    }
+
+    async fn disable_staff(&self, name: &str, now: i64) -> Result<Staff, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute("UPDATE staff SET disabled_at = coalesce(disabled_at, $2) WHERE name = $1", &[&name, &now])
+            .await?;
+        self.staff(name).await?.ok_or_else(|| StoreError::Refused(format!("no staff account {name:?}")))
+    }
+}
+
+fn staff_row(r: &tokio_postgres::Row) -> Result<Staff, StoreError> {
+    Ok(Staff {
+        name: r.get(0),
+        role: super::staff_role(r.get::<_, &str>(1))?,
+        password_hash: r.get(2),
+        created_at: r.get(3),
+        disabled_at: r.get(4),
+    })
 }

@@ -12,6 +12,7 @@ use ehcard_match::Person;
 
 use crate::dedup::{self, AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
+use crate::staff::Staff;
 
 use super::{
     Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
@@ -22,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0003_duplicates.sql"),
+    include_str!("../../../schema/migrations/server-sqlite/0004_staff.sql"),
 ];
 
 pub struct SqliteStore {
@@ -606,4 +608,63 @@ impl RegistryStore for SqliteStore {
     async fn audit_log(&self, subject: Option<String>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.run(move |conn| sqlite_dedup::audit_log(conn, subject.as_deref(), limit)).await
     }
+
+    async fn add_staff(&self, staff: Staff) -> Result<Staff, StoreError> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "INSERT INTO staff(name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name) DO NOTHING",
+                params![staff.name, staff.role.as_str(), staff.password_hash, staff.created_at],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Refused(format!("there is already a staff account {:?}", staff.name)));
+            }
+            Ok(staff)
+        })
+        .await
+    }
+
+    async fn staff(&self, name: &str) -> Result<Option<Staff>, StoreError> {
+        let name = name.to_string();
+        self.run(move |conn| staff_row(conn, &name)).await
+    }
+
+    async fn staff_list(&self) -> Result<Vec<Staff>, StoreError> {
+        self.run(|conn| {
+            let mut st = conn.prepare("SELECT name FROM staff ORDER BY name")?;
+            let names = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(names.len());
+            for n in names {
+                out.extend(staff_row(conn, &n)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn disable_staff(&self, name: &str, now: i64) -> Result<Staff, StoreError> {
+        let name = name.to_string();
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE staff SET disabled_at = coalesce(disabled_at, ?2) WHERE name = ?1",
+                params![name, now],
+            )?;
+            staff_row(conn, &name)?.ok_or_else(|| StoreError::Refused(format!("no staff account {name:?}")))
+        })
+        .await
+    }
+}
+
+fn staff_row(conn: &Connection, name: &str) -> Result<Option<Staff>, StoreError> {
+    let row: Option<(String, String, String, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT name, role, password_hash, created_at, disabled_at FROM staff WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    row.map(|(name, role, password_hash, created_at, disabled_at)| {
+        Ok(Staff { name, role: super::staff_role(&role)?, password_hash, created_at, disabled_at })
+    })
+    .transpose()
 }
