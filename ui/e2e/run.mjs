@@ -370,6 +370,30 @@ async function main() {
     await s.waitFor('[data-testid="home-pending"]', { text: '0' });
     await shoot(s, '03-home');
   });
+
+  await step('the electoral roll: a listed household, one member confirmed at the door', async () => {
+    // The administrator loads the roll; the tablet receives its ward's rows.
+    execFileSync(serverBin, [
+      '--db', `sqlite://${db}`, 'import-roll', path.join(root, 'schema', 'samples', 'roll.csv'), '--as-of', '2026-01-01',
+    ]);
+    await sync(s);
+    await s.click('[data-testid="nav-households"]');
+    const row = await s.waitFor('[data-testid="household-row"]', { text: '12/1' });
+    await s.cmd('POST', `/element/${row}/click`, {});
+    await s.waitFor('[data-testid="members"]', { text: 'Ram Prasad Sharma' });
+    const toConfirm = async () => (await s.findAll('[data-testid="confirm"]')).length;
+    const before = await toConfirm();
+    if (before !== 4) throw new Error(`expected the roll's 4 members of house 12/1 to confirm, found ${before}`);
+    await shoot(s, '09c-roll-household');
+    await s.click('[data-testid="confirm"]');
+    const end = Date.now() + 20000;
+    while ((await toConfirm()) !== before - 1) {
+      if (Date.now() > end) throw new Error('the member was not confirmed');
+      await sleep(150);
+    }
+    await s.waitFor('[data-testid="members"]', { text: 'Confirmed' });
+    await shoot(s, '09d-roll-confirmed');
+  });
   await a.close();
 
   // ---- Device B
