@@ -104,7 +104,9 @@ fn raster(pdf: &Path, page: usize, dpi: u32) -> PathBuf {
 }
 
 fn zbar(png: &Path) -> String {
-    run("zbarimg", &["--raw", "-q", png.to_str().unwrap()]).trim_end_matches('\n').to_string()
+    run("zbarimg", &["--raw", "-q", "-Sdisable", "-Sqrcode.enable", png.to_str().unwrap()])
+        .trim_end_matches('\n')
+        .to_string()
 }
 
 fn rqrr_decode(img: &image::GrayImage) -> String {
