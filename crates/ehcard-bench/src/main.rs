@@ -148,6 +148,32 @@ fn synthetic(i: usize, rng: &mut SeededEntropy) -> Value {
     })
 }
 
+/// Figures side by side, one column per store: a header, then rows.
+pub struct Table<'a, T> {
+    columns: &'a [(&'a str, T)],
+    width: usize,
+}
+
+impl<'a, T> Table<'a, T> {
+    /// Print the header; `width` is the label column's.
+    pub fn new(columns: &'a [(&'a str, T)], width: usize) -> Self {
+        print!("{:<width$}", "figure");
+        for (name, _) in columns {
+            print!("{name:>14}");
+        }
+        println!("   target");
+        Table { columns, width }
+    }
+
+    pub fn row(&self, label: &str, target: &str, value: &dyn Fn(&T) -> String) {
+        print!("{label:<width$}", width = self.width);
+        for (_, f) in self.columns {
+            print!("{:>14}", value(f));
+        }
+        println!("   {target}");
+    }
+}
+
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
     v.sort();
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;

@@ -138,18 +138,8 @@ pub fn roll_bench(rows: usize, stores: &str) -> Result<()> {
     }
     println!();
     println!("baseline: import-roll --check (read and check every row, write nothing): {base_rate:.0} rows/s");
-    print!("{:<44}", "figure");
-    for (name, _) in &columns {
-        print!("{name:>14}");
-    }
-    println!("   target");
-    let row = |label: &str, target: &str, v: &dyn Fn(&Figures) -> String| {
-        print!("{label:<44}");
-        for (_, f) in &columns {
-            print!("{:>14}", v(f));
-        }
-        println!("   {target}");
-    };
+    let table = crate::Table::new(&columns, 44);
+    let row = |label: &str, target: &str, v: &dyn Fn(&Figures) -> String| table.row(label, target, v);
     let rate = |v: &Value| v["rows_per_sec"].as_f64().unwrap_or(0.0);
     row("import: rows/s (read, check, build, write)", ">= 20,000", &|f| format!("{:.0}", rate(&f.first)));
     row("import: cost x over the baseline", "", &|f| format!("{:.1}x", base_rate / rate(&f.first).max(1.0)));

@@ -360,18 +360,8 @@ pub fn sync_bench(residents: usize, stores: &str, quick: bool) -> Result<()> {
         columns.push(("PostgreSQL", run_store(&cluster.url(), &disk, residents, quick)?));
     }
     println!();
-    print!("{:<46}", "figure");
-    for (name, _) in &columns {
-        print!("{name:>14}");
-    }
-    println!("   target");
-    let row = |label: &str, target: &str, v: &dyn Fn(&Figures) -> String| {
-        print!("{label:<46}");
-        for (_, f) in &columns {
-            print!("{:>14}", v(f));
-        }
-        println!("   {target}");
-    };
+    let table = crate::Table::new(&columns, 46);
+    let row = |label: &str, target: &str, v: &dyn Fn(&Figures) -> String| table.row(label, target, v);
     row("W1 push: residents/s", ">= 3,000", &|f| format!("{:.0}", f.w1_rate));
     row("W1 push: records/s (residents + households)", "", &|f| format!("{:.0}", f.w1_docs_rate));
     row("W1 share of time waiting on the server", "", &|f| format!("{:.0}%", 100.0 * f.w1_server_share));
