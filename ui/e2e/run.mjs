@@ -170,7 +170,7 @@ async function shoot(s, name) {
     if (lang !== l) {
       await s.click('[data-testid="lang-toggle"]');
       lang = l;
-      await sleep(150);
+      await s.waitFor(`html[lang="${l}"]`);
     }
   };
   for (const size of SIZES) {
@@ -230,9 +230,11 @@ async function setOccupation(s, value) {
 
 async function sync(s) {
   await s.click('[data-testid="nav-sync"]');
+  // The result of this sync, not the last one's: wait for the run count to move.
+  const runs = Number(await s.attr('[data-testid="sync-button"]', 'data-runs'));
   await s.click('[data-testid="sync-button"]');
-  await sleep(200);
-  await s.waitFor('[data-testid="sync-result"]', { text: 'Sync complete', timeout: 60000 });
+  await s.waitFor(`[data-testid="sync-button"][data-runs="${runs + 1}"]`, { timeout: 60000 });
+  await s.waitFor('[data-testid="sync-result"]', { text: 'Sync complete' });
 }
 
 async function main() {
@@ -441,8 +443,9 @@ async function main() {
   });
 
   await step('sync with no network: a clear failure and what to do', async () => {
+    const exited = new Promise((resolve) => server.child.once('exit', resolve));
     server.child.kill('SIGTERM');
-    await sleep(500);
+    await exited;
     await s3.click('[data-testid="nav-sync"]');
     await s3.click('[data-testid="sync-button"]');
     await s3.waitFor('[data-testid="sync-failed"]', { text: 'No network' });

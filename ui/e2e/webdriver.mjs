@@ -70,6 +70,12 @@ export class Session {
     return el;
   }
 
+  /** An attribute of the first element `css` matches. */
+  async attr(css, name) {
+    const el = await this.waitFor(css);
+    return this.cmd('GET', `/element/${el}/attribute/${name}`);
+  }
+
   async text(el) {
     return this.cmd('GET', `/element/${el}/text`);
   }
