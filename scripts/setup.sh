@@ -25,6 +25,8 @@ have_pkg zbar-tools || need_apt+=(zbar-tools)
 for p in libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev xvfb xauth webkit2gtk-driver; do
   have_pkg "$p" || need_apt+=("$p")
 done
+# The registry console's browser tests run headless Chromium (Debian's).
+have_pkg chromium || need_apt+=(chromium)
 # Node.js and npm build the app's front end (Vite, Svelte, Vitest, the Tauri CLI).
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 

@@ -50,6 +50,8 @@ pub struct AppState {
     /// Wakes the background duplicate matcher (`dedup::spawn_matcher`);
     /// without one, the queue waits for `ehcard-server duplicates`.
     pub matcher: Option<Arc<tokio::sync::Notify>>,
+    /// Console cookies carry `Secure` (set when serving HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             registry_key: Arc::new(registry_key),
             issuer: Arc::new(issuer.to_string()),
             matcher: None,
+            secure_cookies: false,
         }
     }
 
@@ -79,6 +82,8 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/console") }))
+        .nest("/console", crate::console::router(state.clone()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/provision", post(provision))

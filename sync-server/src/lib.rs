@@ -6,6 +6,7 @@
 //! can serve one PostgreSQL database behind a load balancer.
 
 pub mod api;
+pub mod console;
 pub mod dedup;
 pub mod metrics;
 pub mod registry;

@@ -264,6 +264,7 @@ async fn main() -> Result<()> {
             let key = ehcard_server::registry::load_or_create(&key_path)?;
             let mut state = AppState::with_registry_key(store.clone(), key, &args.issuer);
             state.matcher = Some(dedup::spawn_matcher(store, state.clock.clone()));
+            state.secure_cookies = tls_cert.is_some();
             let app = api::router(state);
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -272,14 +273,16 @@ async fn main() -> Result<()> {
                         .await
                         .with_context(|| format!("loading {} and {}", cert.display(), key.display()))?;
                     eprintln!("ehcard-server listening on https://{listen} ({})", redact(&url));
-                    axum_server::bind_rustls(listen, config).serve(app.into_make_service()).await?;
+                    axum_server::bind_rustls(listen, config)
+                        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                        .await?;
                 }
                 _ => {
                     let listener = tokio::net::TcpListener::bind(listen)
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
                     eprintln!("ehcard-server listening on http://{} ({})", listener.local_addr()?, redact(&url));
-                    axum::serve(listener, app)
+                    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                         .with_graceful_shutdown(async {
                             let _ = tokio::signal::ctrl_c().await;
                         })

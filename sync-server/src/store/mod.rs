@@ -5,6 +5,11 @@
 //! The merge itself ([`merge_one`]) is shared: a store only loads, locks
 //! and writes rows.
 
+pub mod console_admin;
+pub mod console_dashboard;
+pub mod console_records;
+pub mod console_review;
+pub mod console_sessions;
 mod pg_dedup;
 pub mod postgres;
 pub mod sqlite;
@@ -22,8 +27,13 @@ use serde::Serialize;
 
 use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 use crate::staff::{Role, Staff};
+pub use console_admin::AdminStore;
+pub use console_dashboard::DashboardStore;
+pub use console_records::RecordViews;
+pub use console_review::ReviewStore;
+pub use console_sessions::{Failures, Session, SessionStore};
 
-fn staff_role(s: &str) -> Result<Role, StoreError> {
+pub(crate) fn staff_role(s: &str) -> Result<Role, StoreError> {
     Role::parse(s).ok_or_else(|| StoreError::Database(format!("unknown staff role {s:?}")))
 }
 
@@ -162,9 +172,12 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-/// What the registry stores, whatever the database.
+/// What the registry stores, whatever the database. The console's queries
+/// are grouped by page in the `console_*` traits it inherits.
 #[async_trait::async_trait]
-pub trait RegistryStore: Send + Sync + 'static {
+pub trait RegistryStore:
+    SessionStore + DashboardStore + RecordViews + ReviewStore + AdminStore + Send + Sync + 'static
+{
     /// Bring the schema up to date.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Add a device awaiting provisioning; it is given the next device number.

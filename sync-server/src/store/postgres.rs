@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-postgres/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-postgres/0003_duplicates.sql"),
     include_str!("../../../schema/migrations/server-postgres/0004_staff.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0005_console.sql"),
 ];
 /// One roll import at a time (they share the eHealth ID counter).
 const ROLL_LOCK: i64 = FEED_LOCK + 2;
@@ -34,7 +35,7 @@ const ROLL_CHUNK: usize = 5000;
 const FEED_LOCK: i64 = 0x6568_6361_7264; // "ehcard"
 
 pub struct PgStore {
-    pool: Pool,
+    pub(super) pool: Pool,
 }
 
 impl PgStore {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-sqlite/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0003_duplicates.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0004_staff.sql"),
+    include_str!("../../../schema/migrations/server-sqlite/0005_console.sql"),
 ];
 
 pub struct SqliteStore {
@@ -46,7 +47,7 @@ impl SqliteStore {
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
-    async fn run<T: Send + 'static>(
+    pub(super) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
