@@ -28,3 +28,15 @@ CREATE INDEX login_failures_client ON login_failures(client, at);
 -- The audit log, filtered in the console by who and what.
 CREATE INDEX audit_actor ON audit(actor, seq);
 CREATE INDEX audit_action ON audit(action, seq);
+
+-- Records approved for a permanent card (signed by the registry key), and
+-- when they were last printed.
+CREATE TABLE card_approvals (
+    record_id   TEXT PRIMARY KEY,
+    approved_by TEXT NOT NULL,
+    approved_at INTEGER NOT NULL,
+    printed_at  INTEGER,
+    printed_by  TEXT,
+    print_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX card_approvals_unprinted ON card_approvals(approved_at) WHERE printed_at IS NULL;
