@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod cards;
+mod console;
 mod duplicates;
 mod faults;
 mod pg;
