@@ -67,3 +67,10 @@ if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root
   echo "setup: npm ci in ui/"
   (cd "$root/ui" && npm ci --no-audit --no-fund)
 fi
+
+# The console's browser tests: playwright-core drives Debian's Chromium (it
+# never downloads a browser).
+if [ ! -d "$root/console-e2e/node_modules" ] || [ "$root/console-e2e/package-lock.json" -nt "$root/console-e2e/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in console-e2e/"
+  (cd "$root/console-e2e" && npm ci --no-audit --no-fund)
+fi
