@@ -513,19 +513,30 @@ impl RegistryStore for PgStore {
                 docs.insert(r.get::<_, String>(0), r.get::<_, Vec<u8>>(1));
             }
         }
-        let plan = tokio::task::block_in_place(|| roll::plan(&rows, &known, &docs, &mut options))?;
         let now = options.now.timestamp();
-        let total = plan.writes.len() as u64;
-        let mut written = 0u64;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
-        for chunk in plan.writes.chunks(ROLL_CHUNK) {
-            write_registry(&tx, chunk, now).await?;
-            written += chunk.len() as u64;
-            if let Some(progress) = &options.progress {
-                progress("writing", written, total);
-            }
-        }
-        for chunk in plan.entries.chunks(ROLL_CHUNK) {
+        // Documents are built on every core while this thread writes the
+        // previous chunk (waiting on PostgreSQL in between).
+        let progress = options.progress.clone();
+        let (entries, households, next_seq, summary) = tokio::task::block_in_place(|| {
+            let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
+            let total = plan.writes() as u64;
+            let entries = std::mem::take(&mut plan.entries);
+            let households = std::mem::take(&mut plan.households);
+            let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
+            let runtime = tokio::runtime::Handle::current();
+            let mut written = 0u64;
+            plan.build(&mut |chunk| {
+                runtime.block_on(write_registry(&tx, &chunk, now))?;
+                written += chunk.len() as u64;
+                if let Some(progress) = &progress {
+                    progress("writing", written, total);
+                }
+                Ok(())
+            })?;
+            Ok::<_, StoreError>((entries, households, next_seq, summary))
+        })?;
+        for chunk in entries.chunks(ROLL_CHUNK) {
             let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
             let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();
             let keys: Vec<&str> = chunk.iter().map(|e| e.household_key.as_str()).collect();
@@ -540,7 +551,7 @@ impl RegistryStore for PgStore {
             )
             .await?;
         }
-        for chunk in plan.households.chunks(ROLL_CHUNK) {
+        for chunk in households.chunks(ROLL_CHUNK) {
             let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
             let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
             tx.execute(
@@ -549,9 +560,9 @@ impl RegistryStore for PgStore {
             )
             .await?;
         }
-        tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(plan.next_seq as i64)]).await?;
+        tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(next_seq as i64)]).await?;
         tx.commit().await?;
-        Ok(plan.summary)
+        Ok(summary)
     }
 
     async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {

@@ -448,15 +448,22 @@ impl RegistryStore for SqliteStore {
                     }
                 }
             }
-            let plan = roll::plan(&rows, &known, &docs, &mut options)?;
+            let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
             let now = options.now.timestamp();
-            let total = plan.writes.len() as u64;
-            write_registry(&tx, &plan.writes, now, &mut |k| {
-                if let Some(progress) = &options.progress
-                    && (k % 4096 == 0 || k == total as usize)
-                {
-                    progress("writing", k as u64, total);
+            let total = plan.writes() as u64;
+            let entries = std::mem::take(&mut plan.entries);
+            let households = std::mem::take(&mut plan.households);
+            let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
+            // Documents are built on every core while this thread writes
+            // the previous chunk.
+            let mut written = 0u64;
+            plan.build(&mut |chunk| {
+                write_registry(&tx, &chunk, now, &mut |_| {})?;
+                written += chunk.len() as u64;
+                if let Some(progress) = &options.progress {
+                    progress("writing", written, total);
                 }
+                Ok(())
             })?;
             {
                 let mut entry = tx.prepare_cached(
@@ -466,18 +473,18 @@ impl RegistryStore for SqliteStore {
                         household_key = excluded.household_key, row_hash = excluded.row_hash,
                         imported_at = excluded.imported_at",
                 )?;
-                for e in &plan.entries {
+                for e in &entries {
                     entry.execute(params![e.epic, e.record_id, e.household_key, e.row_hash, now])?;
                 }
                 let mut household =
                     tx.prepare_cached("INSERT INTO roll_households(key, household_id) VALUES (?1, ?2)")?;
-                for (key, id) in &plan.households {
+                for (key, id) in &households {
                     household.execute(params![key, id])?;
                 }
             }
-            tx.execute("UPDATE roll_state SET next_seq = ?1 WHERE id = 1", [plan.next_seq as i64])?;
+            tx.execute("UPDATE roll_state SET next_seq = ?1 WHERE id = 1", [next_seq as i64])?;
             tx.commit()?;
-            Ok(plan.summary)
+            Ok(summary)
         })
         .await
     }
