@@ -108,7 +108,7 @@ class Tablet {
   static provision(h, label, ward = 12) {
     const out = JSON.parse(h.server(['device', 'add', '--ward', String(ward), '--label', label, '--json']));
     const t = new Tablet(h, fs.mkdtempSync(path.join(h.dir, 'tablet-')));
-    t.deviceId = out.id;
+    t.deviceId = out.device.id;
     t.run(['init', '--server', h.url, '--code', out.code]);
     return t;
   }

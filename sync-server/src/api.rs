@@ -52,6 +52,9 @@ pub struct AppState {
     pub matcher: Option<Arc<tokio::sync::Notify>>,
     /// Console cookies carry `Secure` (set when serving HTTPS).
     pub secure_cookies: bool,
+    /// The address tablets reach this server at (`--public-url`), put in
+    /// provisioning QR codes; never taken from a request's Host header.
+    pub public_url: Option<Arc<String>>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             issuer: Arc::new(issuer.to_string()),
             matcher: None,
             secure_cookies: false,
+            public_url: None,
         }
     }
 

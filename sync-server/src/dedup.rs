@@ -273,6 +273,56 @@ pub fn plan_merge(
     Ok((writes([(survivor.0, &mut s, sh), (duplicate.0, &mut d, dh)])?, c))
 }
 
+/// Field values by path, as a record's JSON shows them.
+pub type FieldValues = Vec<(String, serde_json::Value)>;
+
+/// Which of two disagreeing values a reviewer keeps in a merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    Survivor,
+    Duplicate,
+}
+
+/// [`plan_merge`], then settle every field the two records disagree on with
+/// the value the reviewer chose (`keep`; the survivor's where not named),
+/// in the same registry change, so no conflict is left on them. Returns
+/// the writes, what the merge changed, and the values set.
+pub fn plan_merge_settled(
+    survivor: (&str, &[u8]),
+    duplicate: (&str, &[u8]),
+    keep: &[(String, Keep)],
+    by: &str,
+    now: i64,
+) -> Result<(Vec<Write>, Combination, FieldValues), StoreError> {
+    let corrupt = |e: ehcard_core::DocError| refused(e.into());
+    let mut s = RecordDoc::load(survivor.1, &merge_actor()).map_err(corrupt)?;
+    let mut d = RecordDoc::load(duplicate.1, &merge_actor()).map_err(corrupt)?;
+    let (sh, dh) = (s.heads(), d.heads());
+    let c = combine(&mut s, &mut d, &edit_context(now, by)).map_err(refused)?;
+    let values: Vec<(String, serde_json::Value)> = c
+        .conflicting
+        .iter()
+        .map(|(path, mine, theirs)| {
+            let side = keep.iter().find(|(p, _)| p == path).map(|(_, k)| *k).unwrap_or(Keep::Survivor);
+            (path.clone(), if side == Keep::Duplicate { theirs.clone() } else { mine.clone() })
+        })
+        .collect();
+    if !values.is_empty() {
+        crate::store::apply_field_values(&mut s, &values, by, now)?;
+    }
+    Ok((writes([(survivor.0, &mut s, sh), (duplicate.0, &mut d, dh)])?, c, values))
+}
+
+/// What merging `duplicate` into `survivor` would do, without doing it
+/// (the fields the reviewer chooses between).
+pub fn preview_merge(survivor: &[u8], duplicate: &[u8], now: i64) -> Result<Combination, StoreError> {
+    let corrupt = |e: ehcard_core::DocError| refused(e.into());
+    let mut s = RecordDoc::load(survivor, &merge_actor()).map_err(corrupt)?;
+    let mut d = RecordDoc::load(duplicate, &merge_actor()).map_err(corrupt)?;
+    combine(&mut s, &mut d, &edit_context(now, "preview")).map_err(refused)
+}
+
 /// Undo a recorded merge on the stored documents. Returns the writes and
 /// the fields left alone because they changed after the merge.
 pub fn plan_undo(

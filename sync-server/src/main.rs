@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use ehcard_core::Entropy;
-use ehcard_server::api::{self, AppState, code_hash};
+use ehcard_server::api::{self, AppState};
+use ehcard_server::console::admin::tablets::{self, OsEntropy};
 use ehcard_server::dedup;
 use ehcard_server::roll;
-use ehcard_server::store::{self, NewDevice};
-use ring::rand::{SecureRandom, SystemRandom};
+use ehcard_server::store;
+use ring::rand::SystemRandom;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -44,6 +44,11 @@ enum Cmd {
         /// PEM private key for --tls-cert.
         #[arg(long, env = "EHCARD_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The address tablets reach this server at (https://registry.example.in),
+        /// put in the console's provisioning QR codes. Default: the listen
+        /// address (none when it is 0.0.0.0 or [::]).
+        #[arg(long, env = "EHCARD_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Create or update the database schema.
     Migrate,
@@ -193,25 +198,6 @@ enum DeviceCmd {
     Revoke { id: String },
 }
 
-struct OsEntropy(SystemRandom);
-
-impl Entropy for OsEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        if self.0.fill(buf).is_err() {
-            panic!("the operating system's random number generator failed");
-        }
-    }
-}
-
-/// 16 characters of Crockford base32 in groups of four: about 80 bits.
-fn new_code() -> Result<String> {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut bytes = [0u8; 16];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| anyhow::anyhow!("random number generator failed"))?;
-    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[(*b as usize) % 32] as char).collect();
-    Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
-}
-
 fn data_dir() -> Result<PathBuf> {
     let dirs = directories::ProjectDirs::from("in", "ehcard", "ehcard-server")
         .context("no home directory for the default database: pass --db URL")?;
@@ -260,11 +246,12 @@ async fn main() -> Result<()> {
     let now = chrono::Utc::now().timestamp();
     match args.command {
         Cmd::Migrate => println!("the schema of {} is up to date", redact(&url)),
-        Cmd::Serve { listen, tls_cert, tls_key } => {
+        Cmd::Serve { listen, tls_cert, tls_key, public_url } => {
             let key = ehcard_server::registry::load_or_create(&key_path)?;
             let mut state = AppState::with_registry_key(store.clone(), key, &args.issuer);
             state.matcher = Some(dedup::spawn_matcher(store, state.clock.clone()));
             state.secure_cookies = tls_cert.is_some();
+            state.public_url = tablets::public_url(public_url, listen, tls_cert.is_some())?.map(Arc::new);
             let app = api::router(state);
             match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -291,28 +278,9 @@ async fn main() -> Result<()> {
             }
         }
         Cmd::Device { command: DeviceCmd::Add { ward, label, expires_hours, json } } => {
-            if let Some(bad) = ward.iter().find(|w| !(1..=250).contains(*w)) {
-                bail!("ward {bad} is not a ward number (1-250)");
-            }
-            if label.trim().is_empty() {
-                bail!("--label must not be empty");
-            }
-            let code = new_code()?;
-            let id = ehcard_core::RecordId::new_v7((now * 1000) as u64, &mut OsEntropy(SystemRandom::new()));
-            let expires = now + expires_hours.max(1) * 3600;
-            let mut wards = ward;
-            wards.sort_unstable();
-            wards.dedup();
-            let d = store
-                .add_device(NewDevice {
-                    id: id.to_string(),
-                    label: label.trim().to_string(),
-                    wards,
-                    code_hash: code_hash(&code),
-                    code_expires_at: expires,
-                    now,
-                })
-                .await?;
+            let new = tablets::NewTablet { label, wards: ward, code_hours: expires_hours.max(1) };
+            let (d, code) = tablets::add_tablet(&store, new, "admin", "device_add", now).await?;
+            let expires = d.code_expires_at.unwrap_or(now);
             if json {
                 let v = serde_json::json!({"device": d, "code": code, "code_expires_at": expires});
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -342,7 +310,7 @@ async fn main() -> Result<()> {
             }
         }
         Cmd::Device { command: DeviceCmd::Revoke { id } } => {
-            let d = store.revoke_device(&id, now).await?;
+            let d = tablets::revoke_tablet(&store, &id, "admin", "device_revoke", now).await?;
             println!(
                 "revoked device {} ({}) at {} UTC: its requests are refused from now on",
                 d.number,
@@ -352,16 +320,12 @@ async fn main() -> Result<()> {
         }
         Cmd::Card { id, out } => {
             use ehcard_card::pdf::{Layout, card_pdf};
-            use ehcard_card::{CardData, CardKind, Issue, key_id, payload};
             let key = ehcard_server::registry::load_or_create(&key_path)?;
             let (doc, _, _) = store.record(&id).await?.with_context(|| format!("no record {id} in the registry"))?;
             let record = ehcard_core::RecordDoc::load(&doc, &store::server_actor())?.read()?;
-            let card = CardData::from_record(&record)?;
-            let issue =
-                Issue { issuer: args.issuer.clone(), kind: CardKind::Permanent, issued_at: now, expires_at: None };
-            let public = ehcard_server::registry::public_key(&key);
-            let text = payload::encode(&card, &issue, &key_id(&public), &key)?;
-            let pdf = card_pdf(&[(card.clone(), text, CardKind::Permanent)], Layout::Id1)?;
+            let cards = ehcard_server::registry::permanent_cards(&[record], &key, &args.issuer, now)?;
+            let pdf = card_pdf(&cards, Layout::Id1)?;
+            let card = &cards.first().context("no card was made")?.0;
             std::fs::write(&out, pdf).with_context(|| format!("cannot write {}", out.display()))?;
             println!("printed the permanent card of {} ({}) to {}", card.full_name(), card.health_id, out.display());
         }
@@ -743,22 +707,13 @@ fn new_password() -> Result<String> {
 }
 
 async fn user(store: &store::DynStore, command: UserCmd, now: i64) -> Result<()> {
-    use ehcard_server::staff::{self, Role, Staff};
+    use ehcard_server::console::admin::accounts;
+    use ehcard_server::staff::{self, Role};
     match command {
         UserCmd::Add { name, role } => {
             let role = Role::parse(&role).with_context(|| format!("--role {role:?}: use admin, reviewer or viewer"))?;
             staff::check_name(&name)?;
-            let password_hash = staff::hash_password(&new_password()?)?;
-            let s = store.add_staff(Staff { name, role, password_hash, created_at: now, disabled_at: None }).await?;
-            store
-                .audit(dedup::NewAudit {
-                    at: now,
-                    actor: "admin".into(),
-                    action: "user_add".into(),
-                    subject: s.name.clone(),
-                    detail: serde_json::json!({"role": s.role}),
-                })
-                .await?;
+            let s = accounts::add_account(store, &name, role, &new_password()?, "admin", "user_add", now).await?;
             println!("added staff account {} ({})", s.name, s.role.as_str());
         }
         UserCmd::List { json } => {
@@ -777,16 +732,7 @@ async fn user(store: &store::DynStore, command: UserCmd, now: i64) -> Result<()>
             }
         }
         UserCmd::Disable { name } => {
-            let s = store.disable_staff(&name, now).await?;
-            store
-                .audit(dedup::NewAudit {
-                    at: now,
-                    actor: "admin".into(),
-                    action: "user_disable".into(),
-                    subject: s.name.clone(),
-                    detail: serde_json::json!({}),
-                })
-                .await?;
+            let s = accounts::disable_account(store, &name, "admin", "user_disable", now).await?;
             println!("disabled staff account {}: it can no longer sign in", s.name);
         }
     }

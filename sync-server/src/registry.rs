@@ -57,6 +57,28 @@ pub fn public_key(pkcs8: &[u8]) -> Vec<u8> {
     Ed25519KeyPair::from_pkcs8(pkcs8).map(|k| k.public_key().as_ref().to_vec()).unwrap_or_default()
 }
 
+/// Permanent cards for these residents, signed by the registry key: each
+/// card with its QR text, ready for `ehcard_card::pdf::card_pdf` (the
+/// command line prints ID-1 pages, the console A4 sheets).
+pub fn permanent_cards(
+    records: &[ehcard_core::Record],
+    registry_pkcs8: &[u8],
+    issuer: &str,
+    now: i64,
+) -> Result<Vec<(ehcard_card::CardData, String, ehcard_card::CardKind)>, ehcard_card::CardError> {
+    use ehcard_card::{CardData, CardKind, Issue, payload};
+    let kid = key_id(&public_key(registry_pkcs8));
+    let issue = Issue { issuer: issuer.to_string(), kind: CardKind::Permanent, issued_at: now, expires_at: None };
+    records
+        .iter()
+        .map(|r| {
+            let card = CardData::from_record(r)?;
+            let text = payload::encode(&card, &issue, &kid, registry_pkcs8)?;
+            Ok((card, text, CardKind::Permanent))
+        })
+        .collect()
+}
+
 /// The trust list as it stands now, signed.
 pub async fn trust_list(
     store: &DynStore,

@@ -205,7 +205,7 @@ both!(every_console_route_needs_a_session_a_role_and_a_csrf_token);
 fn every_console_route_needs_a_session_a_role_and_a_csrf_token(backend: Arc<Backend>) {
     let c = Console::start(&backend, false);
     let routes = all_routes();
-    assert!(routes.iter().filter(|r| r.action.is_some()).count() >= 2);
+    assert!(routes.iter().filter(|r| r.action.is_some()).count() >= 20, "the route table lists every page");
     let admin = c.sign_in("asha");
     let viewer = c.sign_in("vera");
     let reviewer = c.sign_in("ravi");
@@ -347,4 +347,25 @@ fn failed_sign_ins_are_throttled_by_account_and_by_address(backend: Arc<Backend>
         s.audit_log(None, 10_000).await.unwrap().into_iter().filter(|e| e.action == "console.sign_in_failed").count()
     });
     assert_eq!(failed as i64, 1 + 1 + (auth::MAX_FAILURES_PER_NAME - 1) + auth::MAX_FAILURES_PER_CLIENT);
+}
+
+both!(tablet_actions_are_in_the_audit_log);
+fn tablet_actions_are_in_the_audit_log(backend: Arc<Backend>) {
+    use crate::support::{Server, Tablet, resident};
+    let server = Server::start(backend);
+    let t = Tablet::provision(&server, "12", "audited tablet");
+    t.ok(&["enroll", &resident(1, 12).to_string()]);
+    t.ok(&["enroll", &resident(2, 12).to_string()]);
+    t.sync();
+    t.sync(); // nothing new: not an action
+    let log = server.admin_json(&["audit", "--json"]);
+    let by_tablet: Vec<&serde_json::Value> =
+        log.as_array().unwrap().iter().filter(|e| e["actor"] == t.device_id.as_str()).collect();
+    let actions: Vec<&str> = by_tablet.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["sync_push", "device_provisioned"], "{log:#}");
+    let push = &by_tablet[0]["detail"];
+    // Two residents and their two households, all new.
+    assert_eq!(push["merged"], 4, "{push}");
+    assert_eq!(push["created"], 4, "{push}");
+    assert_eq!(push["label"], "audited tablet");
 }

@@ -7,6 +7,10 @@
 
 mod cards;
 mod console;
+mod console_admin;
+mod console_dashboard;
+mod console_records;
+mod console_review;
 mod duplicates;
 mod faults;
 mod pg;

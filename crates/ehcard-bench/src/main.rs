@@ -7,6 +7,7 @@
 
 mod cards_bench;
 mod check_bench;
+mod console_bench;
 mod match_bench;
 mod roll_bench;
 mod sync_bench;
@@ -70,6 +71,18 @@ enum Cmd {
         /// sqlite, postgres or both.
         #[arg(long, default_value = "both")]
         stores: String,
+    },
+    /// The registry console's pages (dashboard, search) on a registry of N
+    /// residents, beside GET /healthz.
+    Console {
+        #[arg(long, default_value_t = 1_000_000)]
+        residents: usize,
+        /// postgres, sqlite or both.
+        #[arg(long, default_value = "postgres")]
+        stores: String,
+        /// Timed requests per page (after 5 warm-up).
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
     },
     /// The tablet's duplicate check before a save, on a store of N residents.
     Check {
@@ -420,6 +433,7 @@ fn main() -> Result<()> {
         Cmd::Sync { residents, stores, quick } => sync_bench::sync_bench(residents, &stores, quick),
         Cmd::Check { residents, probes } => check_bench::check_bench(residents, probes),
         Cmd::Roll { rows, stores } => roll_bench::roll_bench(rows, &stores),
+        Cmd::Console { residents, stores, requests } => console_bench::console_bench(residents, &stores, requests),
         Cmd::Match { people, quality, seed } => match_bench::match_bench(people, quality, seed),
     }
 }

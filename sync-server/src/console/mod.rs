@@ -304,18 +304,18 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         let Some((session, staff)) = &found else {
             if req.method() == Method::POST {
                 // A form sent after the session ended: nothing changes.
-                return StatusCode::UNAUTHORIZED.into_response_with(lang);
+                return refuse(req, StatusCode::UNAUTHORIZED.into_response_with(lang)).await;
             }
             let next = req.extensions().get::<OriginalUri>().map(|o| o.0.to_string()).unwrap_or(matched);
             return ConsoleError::SignIn { next }.into_response();
         };
         if !allowed(staff.role, action) {
-            return ConsoleError::Forbidden(staff.role, lang).into_response();
+            return refuse(req, ConsoleError::Forbidden(staff.role, lang).into_response()).await;
         }
         if req.method() == Method::POST {
             match check_post(req, &session.csrf).await {
                 Ok(checked) => req = checked,
-                Err(()) => return ConsoleError::Csrf(lang).into_response(),
+                Err(rest) => return refuse_body(rest, ConsoleError::Csrf(lang).into_response()).await,
             }
         }
     }
@@ -345,10 +345,24 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin.split_once("://").map(|(_, rest)| rest == host).unwrap_or(false)
 }
 
-/// Check a POST's CSRF token and hand the request on with its body intact.
-async fn check_post(req: Request, csrf: &str) -> Result<Request, ()> {
+/// Answer a refused request only after reading (some of) its body, so the
+/// client sees the answer rather than a connection closed mid-upload.
+async fn refuse(req: Request, answer: Response) -> Response {
+    refuse_body(Some(req.into_body()), answer).await
+}
+
+async fn refuse_body(body: Option<axum::body::Body>, answer: Response) -> Response {
+    if let Some(body) = body {
+        let _ = axum::body::to_bytes(body, MAX_FORM).await;
+    }
+    answer
+}
+
+/// Check a POST's CSRF token and hand the request on with its body intact;
+/// refused, the body if it is still unread.
+async fn check_post(req: Request, csrf: &str) -> Result<Request, Option<axum::body::Body>> {
     if !same_origin(req.headers()) {
-        return Err(());
+        return Err(Some(req.into_body()));
     }
     let matches = |token: &str| auth::tokens_equal(token, csrf);
     if let Some(h) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok())
@@ -361,12 +375,16 @@ async fn check_post(req: Request, csrf: &str) -> Result<Request, ()> {
         // Uploads carry the token in the query string so the body is
         // streamed to the handler, not read here.
         let query = req.uri().query().unwrap_or("");
-        return if form_value(query.as_bytes(), "csrf").is_some_and(|t| matches(&t)) { Ok(req) } else { Err(()) };
+        return if form_value(query.as_bytes(), "csrf").is_some_and(|t| matches(&t)) {
+            Ok(req)
+        } else {
+            Err(Some(req.into_body()))
+        };
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| ())?;
+    let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| None)?;
     if !form_value(&bytes, "csrf").is_some_and(|t| matches(&t)) {
-        return Err(());
+        return Err(None);
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }

@@ -364,6 +364,39 @@ pub struct Write {
     pub first: bool,
 }
 
+/// The audit line of a push that changed something (a push of nothing
+/// new is not an action): written in the push's transaction.
+pub fn push_audit(device: &Device, items: usize, writes: &[Write], now: i64) -> Option<NewAudit> {
+    if writes.is_empty() {
+        return None;
+    }
+    let created = writes.iter().filter(|w| w.created && w.first).count();
+    let mut ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
+    ids.dedup();
+    let listed = ids.len().min(50);
+    Some(NewAudit {
+        at: now,
+        actor: device.id.clone(),
+        action: "sync_push".into(),
+        subject: format!("device:{}", device.id),
+        detail: serde_json::json!({
+            "tablet": device.number, "label": device.label, "records": items, "merged": ids.len(),
+            "created": created, "ids": &ids[..listed], "more_ids": ids.len() - listed,
+        }),
+    })
+}
+
+/// The audit line of a tablet using its one-time code.
+pub fn provision_audit(device: &Device, now: i64) -> NewAudit {
+    NewAudit {
+        at: now,
+        actor: device.id.clone(),
+        action: "device_provisioned".into(),
+        subject: format!("device:{}", device.id),
+        detail: serde_json::json!({ "tablet": device.number, "label": device.label, "wards": device.wards }),
+    }
+}
+
 /// The answer for each pushed record, and the records to write, in order.
 pub fn plan_writes(items: &[PushItem], steps: Vec<Step>) -> (Vec<PushOutcome>, Vec<Write>) {
     let mut out = Vec::with_capacity(items.len());
@@ -465,4 +498,97 @@ pub fn merge_one(
             })
         }
     }
+}
+
+/// The registry's actor for field values set from the console (a
+/// reviewer's choice in a merge, a settled conflict).
+pub fn registry_edit_actor() -> ActorId {
+    ActorId::from(b"ehcard-registry-edit".as_slice())
+}
+
+/// Field values to set, as a record's JSON shows them (`null` clears a
+/// field), checked against the record format.
+pub fn field_edits(
+    kind: RecordKind,
+    values: &[(String, serde_json::Value)],
+    today: NaiveDate,
+) -> Result<Vec<ehcard_core::doc::Edit>, StoreError> {
+    use ehcard_core::doc::Edit;
+    let mut edits = Vec::with_capacity(values.len());
+    for (path, value) in values {
+        let spec = ehcard_core::model::spec(kind, path)
+            .ok_or_else(|| StoreError::Refused(format!("{path} is not a field of a {}", kind.as_str())))?;
+        if value.is_null() {
+            edits.push(Edit::Clear(spec.path));
+            continue;
+        }
+        let v = ehcard_core::model::parse_json_value(spec, value, today)
+            .map_err(|_| StoreError::Refused(format!("{value} is not a valid value for {path}")))?;
+        edits.push(Edit::Set(spec.path, v));
+    }
+    Ok(edits)
+}
+
+/// Set field values on a loaded document as the registry, in one change
+/// (a put settles a field in conflict). Refused if the record would no
+/// longer be valid. Returns the fields that changed.
+pub fn apply_field_values(
+    doc: &mut ehcard_core::doc::RecordDoc,
+    values: &[(String, serde_json::Value)],
+    by: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let corrupt = |e: ehcard_core::DocError| StoreError::Corrupt { id: String::new(), message: e.to_string() };
+    let before = doc.read().map_err(corrupt)?;
+    let ctx = ehcard_core::EditContext::new(
+        chrono::DateTime::<chrono::Utc>::from_timestamp(now, 0).unwrap_or_default(),
+        by.to_string(),
+    );
+    let edits = field_edits(before.meta.kind, values, ctx.today())?;
+    let mut trial = doc.fork(&registry_edit_actor());
+    trial.apply(&edits, &ctx).map_err(corrupt)?;
+    let after = trial.read().map_err(corrupt)?;
+    let errors = ehcard_core::model::validate(after.meta.kind, &after.fields);
+    if !errors.is_empty() {
+        return Err(StoreError::Invalid { id: before.meta.id.to_string(), errors });
+    }
+    doc.apply(&edits, &ctx).map_err(corrupt)?;
+    let changed = values
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| before.fields.get(p) != after.fields.get(p) || before.conflicts.iter().any(|c| &c.field == *p))
+        .cloned()
+        .collect();
+    Ok(changed)
+}
+
+/// Plan setting field values on a stored record as the registry (what a
+/// reviewer settles in the console): the write — document, changes for the
+/// feed, projection — or none when nothing changed, and the fields changed.
+/// The store writes it like any registry change (tablets pull it).
+pub fn plan_field_values(
+    id: &str,
+    stored: &[u8],
+    values: &[(String, serde_json::Value)],
+    by: &str,
+    now: i64,
+) -> Result<Option<(Write, Vec<String>)>, StoreError> {
+    let corrupt = |e: ehcard_core::DocError| StoreError::Corrupt { id: id.to_string(), message: e.to_string() };
+    let mut doc = ehcard_core::doc::RecordDoc::load(stored, &registry_edit_actor()).map_err(corrupt)?;
+    let before = doc.heads();
+    let changed = apply_field_values(&mut doc, values, by, now)?;
+    if doc.heads() == before {
+        return Ok(None);
+    }
+    let record = doc.read().map_err(corrupt)?;
+    let write = Write {
+        id: id.to_string(),
+        new_changes: doc.save_after(&before),
+        doc: doc.save(),
+        heads_json: serde_json::to_string(&heads_to_hex(&doc.heads())).unwrap_or_default(),
+        projection: Box::new(Projection::of(&record)),
+        created: false,
+        first: true,
+    };
+    Ok(Some((write, changed)))
 }

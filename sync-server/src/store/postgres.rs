@@ -32,7 +32,7 @@ const MIGRATIONS: &[&str] = &[
 const ROLL_LOCK: i64 = FEED_LOCK + 2;
 /// Rows per statement in the roll import's bulk writes.
 const ROLL_CHUNK: usize = 5000;
-const FEED_LOCK: i64 = 0x6568_6361_7264; // "ehcard"
+pub(super) const FEED_LOCK: i64 = 0x6568_6361_7264; // "ehcard"
 
 pub struct PgStore {
     pub(super) pool: Pool,
@@ -86,6 +86,9 @@ impl PgStore {
             .await?;
         }
         tx.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
+        if let Some(a) = super::push_audit(device, items.len(), &writes, now) {
+            pg_dedup::audit(&tx, &a).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
@@ -281,7 +284,11 @@ fn today(now: i64) -> chrono::NaiveDate {
 /// Write the registry's own changes (roll import, merges): documents,
 /// projections, and feed entries attributed to the registry. The caller
 /// holds the feed lock.
-async fn write_registry(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write], now: i64) -> Result<(), StoreError> {
+pub(super) async fn write_registry(
+    tx: &deadpool_postgres::Transaction<'_>,
+    writes: &[Write],
+    now: i64,
+) -> Result<(), StoreError> {
     write_docs(tx, writes).await.map_err(|e| match e {
         // Record ids are new UUIDv7s: taken only if the database is damaged.
         StoreError::Raced(ids) => StoreError::Database(format!("record ids already taken: {ids}")),
@@ -302,7 +309,7 @@ async fn write_registry(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write
 }
 
 /// A resident's document, locked for the rest of the transaction.
-async fn resident_doc(tx: &deadpool_postgres::Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
+pub(super) async fn resident_doc(tx: &deadpool_postgres::Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
     let row = tx.query_opt("SELECT data FROM docs WHERE id = $1 AND kind = 'resident' FOR UPDATE", &[&id]).await?;
     row.map(|r| r.get::<_, Vec<u8>>(0)).ok_or_else(|| StoreError::NoRecord(id.to_string()))
 }
@@ -374,8 +381,10 @@ impl RegistryStore for PgStore {
                 &[&id, &public_key, &now],
             )
             .await?;
+        let device = device_row(&row);
+        pg_dedup::audit(&tx, &super::provision_audit(&device, now)).await?;
         tx.commit().await?;
-        Ok(device_row(&row))
+        Ok(device)
     }
 
     async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {

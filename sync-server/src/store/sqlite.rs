@@ -142,7 +142,7 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
 /// Write the registry's own changes (roll import, merges): documents,
 /// feed entries attributed to the registry, projections. `progress` gets
 /// the count written so far.
-fn write_registry(
+pub(super) fn write_registry(
     tx: &Transaction<'_>,
     writes: &[Write],
     now: i64,
@@ -173,7 +173,7 @@ fn write_registry(
     Ok(())
 }
 
-fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
+pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
     tx.query_row("SELECT data FROM docs WHERE id = ?1 AND kind = 'resident'", [id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
         .ok_or_else(|| StoreError::NoRecord(id.to_string()))
@@ -249,6 +249,7 @@ impl RegistryStore for SqliteStore {
                 params![id, public_key, now],
             )?;
             let d = get_device(&tx, &id)?.ok_or(StoreError::UnknownCode)?;
+            sqlite_dedup::audit(&tx, &super::provision_audit(&d, now))?;
             tx.commit()?;
             Ok(d)
         })
@@ -325,6 +326,9 @@ impl RegistryStore for SqliteStore {
                 project(&tx, &w.id, p, &device.id)?;
             }
             tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
+            if let Some(a) = super::push_audit(&device, items.len(), &writes, now) {
+                sqlite_dedup::audit(&tx, &a)?;
+            }
             tx.commit()?;
             Ok(out)
         })
