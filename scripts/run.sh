@@ -24,6 +24,7 @@ listen="${EHCARD_LISTEN:-127.0.0.1:8480}"
 if [ -z "${EHCARD_PASSPHRASE:-}" ]; then
   export EHCARD_PASSPHRASE="demo passphrase"
 fi
+admin_password="${EHCARD_ADMIN_PASSWORD:-demo admin password}"
 
 case "${1:-}" in
   ehcard) shift; exec "$ehcard" "$@" ;;
@@ -47,9 +48,15 @@ if [ ! -f "$EHCARD_DATA/ehcard.key" ]; then
   "$server" import-roll schema/samples/roll.csv --as-of 2026-01-01
   "$ehcard" sync
 fi
+# A console account for the demo (administrator).
+if ! "$server" user list --json | grep -q '"name": "admin"'; then
+  EHCARD_PASSWORD="$admin_password" "$server" user add admin --role admin >/dev/null
+  echo "Made the console account 'admin' (password: '$admin_password')."
+fi
 echo
 "$server" stats
 echo
+echo "The registry console: http://$listen/console (sign in as 'admin'; password: '$admin_password' unless changed)."
 echo "The registry is serving on http://$listen (Ctrl-C stops it). In another terminal, try:"
 echo "  scripts/run.sh ehcard search राम"
 echo "  scripts/run.sh ehcard households --ward 12      # roll households, members to confirm"

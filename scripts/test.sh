@@ -21,6 +21,9 @@ cargo build --workspace --bins --locked --exclude ehcard-app
 echo "== test"
 cargo nextest run --workspace --locked --no-fail-fast
 
+echo "== console: browser tests (headless Chromium; screenshots in docs/screenshots/console/)"
+node console-e2e/run.mjs
+
 echo "== app: generated TypeScript types are current"
 # `cargo nextest run` above ran ehcard-app's ts-rs export tests, which rewrite ui/src/bindings/.
 if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then

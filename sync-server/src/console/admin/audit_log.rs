@@ -41,6 +41,8 @@ pub fn action_label(lang: Lang, action: &str) -> Option<&'static str> {
         "console.approve" => lang.t("Approved for a card", "कार्ड के लिए स्वीकृत"),
         "console.approval_revoke" => lang.t("Approval withdrawn", "स्वीकृति वापस ली"),
         "console.print_card" => lang.t("Cards printed", "कार्ड छापे"),
+        "sync_push" => lang.t("Tablet sent records (sync)", "टैबलेट ने रिकॉर्ड भेजे (सिंक)"),
+        "device_provisioned" => lang.t("Tablet provisioned with its code", "टैबलेट कोड से चालू हुआ"),
         _ => return None,
     })
 }
@@ -254,7 +256,15 @@ pub async fn page(
                     @for e in &entries {
                         tr data-seq=(e.seq) data-action=(e.action) {
                             td.when { (fmt_time(e.at)) }
-                            td { (e.actor) }
+                            td {
+                                // A tablet's lines name it by its label and number.
+                                @match (e.detail.get("label").and_then(|l| l.as_str()), e.detail.get("tablet").and_then(|n| n.as_i64())) {
+                                    (Some(label), Some(n)) if e.subject == format!("device:{}", e.actor) => {
+                                        (label) br; span.muted { (ctx.t("tablet", "टैबलेट")) " " (n) }
+                                    }
+                                    _ => { (e.actor) }
+                                }
+                            }
                             td {
                                 @match action_label(ctx.lang, &e.action) {
                                     Some(l) => { (l) br; code.muted { (e.action) } }
