@@ -537,20 +537,7 @@ impl ReviewStore for SqliteStore {
             let (s, d) = (sqlite::resident_doc(&tx, &survivor)?, sqlite::resident_doc(&tx, &duplicate)?);
             let (writes, combination, values) =
                 dedup::plan_merge_settled((&survivor, &s), (&duplicate, &d), &keep, &by, now)?;
-            sqlite::write_registry(&tx, &writes, now, &mut |_| {})?;
-            let mut row = MergeRow {
-                id: 0,
-                survivor: survivor.clone(),
-                duplicate: duplicate.clone(),
-                combination,
-                merged_at: now,
-                merged_by: by.clone(),
-                undone_at: None,
-                undone_by: None,
-            };
-            row.id = sqlite_dedup::insert_merge(&tx, &row)?;
-            sqlite_dedup::decide(&tx, &survivor, &duplicate, "merged", &by, now)?;
-            sqlite_dedup::supersede(&tx, &duplicate, &by, now)?;
+            let row = sqlite::write_merge(&tx, &survivor, &duplicate, &writes, combination, &by, now)?;
             let mut audit = dedup::merge_audit("merge", &row, &by, now, &[]);
             audit.detail["chosen"] = serde_json::json!(values);
             audit.detail["via"] = "console".into();
@@ -955,21 +942,7 @@ impl ReviewStore for PgStore {
         let (s, d) = if survivor < duplicate { (x, y) } else { (y, x) };
         let (writes, combination, values) =
             tokio::task::block_in_place(|| dedup::plan_merge_settled((survivor, &s), (duplicate, &d), &keep, by, now))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&postgres::FEED_LOCK]).await?;
-        postgres::write_registry(&tx, &writes, now).await?;
-        let mut row = MergeRow {
-            id: 0,
-            survivor: survivor.to_string(),
-            duplicate: duplicate.to_string(),
-            combination,
-            merged_at: now,
-            merged_by: by.to_string(),
-            undone_at: None,
-            undone_by: None,
-        };
-        row.id = pg_dedup::insert_merge(&tx, &row).await?;
-        pg_dedup::decide(&tx, survivor, duplicate, "merged", by, now).await?;
-        pg_dedup::supersede(&tx, duplicate, by, now).await?;
+        let row = postgres::write_merge(&tx, survivor, duplicate, &writes, combination, by, now).await?;
         let mut audit = dedup::merge_audit("merge", &row, by, now, &[]);
         audit.detail["chosen"] = serde_json::json!(values);
         audit.detail["via"] = "console".into();

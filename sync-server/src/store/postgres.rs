@@ -284,6 +284,36 @@ fn today(now: i64) -> chrono::NaiveDate {
 /// Write the registry's own changes (roll import, merges): documents,
 /// projections, and feed entries attributed to the registry. The caller
 /// holds the feed lock.
+/// Write a planned merge in the caller's transaction (taking the feed
+/// lock): the documents, the merge row (what undo needs), the pair decided
+/// and the duplicate's other pairs superseded. The caller audits it.
+pub(super) async fn write_merge(
+    tx: &deadpool_postgres::Transaction<'_>,
+    survivor: &str,
+    duplicate: &str,
+    writes: &[Write],
+    combination: ehcard_core::combine::Combination,
+    by: &str,
+    now: i64,
+) -> Result<MergeRow, StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
+    write_registry(tx, writes, now).await?;
+    let mut row = MergeRow {
+        id: 0,
+        survivor: survivor.to_string(),
+        duplicate: duplicate.to_string(),
+        combination,
+        merged_at: now,
+        merged_by: by.to_string(),
+        undone_at: None,
+        undone_by: None,
+    };
+    row.id = pg_dedup::insert_merge(tx, &row).await?;
+    pg_dedup::decide(tx, survivor, duplicate, "merged", by, now).await?;
+    pg_dedup::supersede(tx, duplicate, by, now).await?;
+    Ok(row)
+}
+
 pub(super) async fn write_registry(
     tx: &deadpool_postgres::Transaction<'_>,
     writes: &[Write],
@@ -642,21 +672,7 @@ impl RegistryStore for PgStore {
         let (s, d) = if survivor < duplicate { (a, b) } else { (b, a) };
         let (writes, combination) =
             tokio::task::block_in_place(|| dedup::plan_merge((survivor, &s), (duplicate, &d), by, now))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
-        write_registry(&tx, &writes, now).await?;
-        let mut row = MergeRow {
-            id: 0,
-            survivor: survivor.to_string(),
-            duplicate: duplicate.to_string(),
-            combination,
-            merged_at: now,
-            merged_by: by.to_string(),
-            undone_at: None,
-            undone_by: None,
-        };
-        row.id = pg_dedup::insert_merge(&tx, &row).await?;
-        pg_dedup::decide(&tx, survivor, duplicate, "merged", by, now).await?;
-        pg_dedup::supersede(&tx, duplicate, by, now).await?;
+        let row = write_merge(&tx, survivor, duplicate, &writes, combination, by, now).await?;
         pg_dedup::audit(&tx, &dedup::merge_audit("merge", &row, by, now, &[])).await?;
         tx.commit().await?;
         Ok(row)

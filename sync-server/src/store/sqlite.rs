@@ -173,6 +173,35 @@ pub(super) fn write_registry(
     Ok(())
 }
 
+/// Write a planned merge in the caller's transaction: the documents, the
+/// merge row (what undo needs), the pair decided and the duplicate's other
+/// pairs superseded. The caller audits it.
+pub(super) fn write_merge(
+    tx: &Transaction<'_>,
+    survivor: &str,
+    duplicate: &str,
+    writes: &[Write],
+    combination: ehcard_core::combine::Combination,
+    by: &str,
+    now: i64,
+) -> Result<MergeRow, StoreError> {
+    write_registry(tx, writes, now, &mut |_| {})?;
+    let mut row = MergeRow {
+        id: 0,
+        survivor: survivor.to_string(),
+        duplicate: duplicate.to_string(),
+        combination,
+        merged_at: now,
+        merged_by: by.to_string(),
+        undone_at: None,
+        undone_by: None,
+    };
+    row.id = sqlite_dedup::insert_merge(tx, &row)?;
+    sqlite_dedup::decide(tx, survivor, duplicate, "merged", by, now)?;
+    sqlite_dedup::supersede(tx, duplicate, by, now)?;
+    Ok(row)
+}
+
 pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
     tx.query_row("SELECT data FROM docs WHERE id = ?1 AND kind = 'resident'", [id], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
@@ -567,20 +596,7 @@ impl RegistryStore for SqliteStore {
             let tx = conn.transaction()?;
             let (s, d) = (resident_doc(&tx, &survivor)?, resident_doc(&tx, &duplicate)?);
             let (writes, combination) = dedup::plan_merge((&survivor, &s), (&duplicate, &d), &by, now)?;
-            write_registry(&tx, &writes, now, &mut |_| {})?;
-            let mut row = MergeRow {
-                id: 0,
-                survivor: survivor.clone(),
-                duplicate: duplicate.clone(),
-                combination,
-                merged_at: now,
-                merged_by: by.clone(),
-                undone_at: None,
-                undone_by: None,
-            };
-            row.id = sqlite_dedup::insert_merge(&tx, &row)?;
-            sqlite_dedup::decide(&tx, &survivor, &duplicate, "merged", &by, now)?;
-            sqlite_dedup::supersede(&tx, &duplicate, &by, now)?;
+            let row = write_merge(&tx, &survivor, &duplicate, &writes, combination, &by, now)?;
             sqlite_dedup::audit(&tx, &dedup::merge_audit("merge", &row, &by, now, &[]))?;
             tx.commit()?;
             Ok(row)
