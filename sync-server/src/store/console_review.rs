@@ -397,20 +397,6 @@ fn lite_brief(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Brief
     }))
 }
 
-fn lite_pair(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
-    let reasons: String = r.get(3)?;
-    Ok(PairRow {
-        a: r.get(0)?,
-        b: r.get(1)?,
-        score: r.get::<_, f64>(2)? as f32,
-        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-        status: r.get(4)?,
-        found_at: r.get(5)?,
-        decided_at: r.get(6)?,
-        decided_by: r.get(7)?,
-    })
-}
-
 fn lite_merge(r: &rusqlite::Row<'_>) -> rusqlite::Result<MergeRow> {
     let c: String = r.get(3)?;
     Ok(MergeRow {
@@ -472,7 +458,7 @@ impl ReviewStore for SqliteStore {
             let (rows_sql, count_sql) = queue_sql(ward.is_some());
             let mut st = conn.prepare_cached(&lite(&rows_sql))?;
             let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<QueueRow> {
-                Ok(QueueRow { pair: lite_pair(r)?, a: lite_brief(r, 8)?, b: lite_brief(r, 8 + BRIEF_N)? })
+                Ok(QueueRow { pair: sqlite_dedup::pair_row(r)?, a: lite_brief(r, 8)?, b: lite_brief(r, 8 + BRIEF_N)? })
             };
             let rows = match ward {
                 Some(w) => st.query_map(params![limit, offset, w], map)?.collect::<Result<Vec<_>, _>>()?,
@@ -805,19 +791,6 @@ fn pg_brief(r: &tokio_postgres::Row, at: usize) -> Option<Brief> {
     })
 }
 
-fn pg_pair(r: &tokio_postgres::Row) -> PairRow {
-    PairRow {
-        a: r.get(0),
-        b: r.get(1),
-        score: r.get(2),
-        reasons: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
-        status: r.get(4),
-        found_at: r.get(5),
-        decided_at: r.get(6),
-        decided_by: r.get(7),
-    }
-}
-
 fn pg_merge(r: &tokio_postgres::Row) -> MergeRow {
     MergeRow {
         id: r.get(0),
@@ -852,7 +825,7 @@ async fn pg_pending(
     let row = tx
         .query_opt(&format!("SELECT {PAIR_COLS} FROM duplicate_pairs p WHERE a = $1 AND b = $2 FOR UPDATE"), &[&x, &y])
         .await?;
-    let Some(p) = row.as_ref().map(pg_pair) else { return Ok(Err(PairRefusal::NoPair)) };
+    let Some(p) = row.as_ref().map(pg_dedup::pair_row) else { return Ok(Err(PairRefusal::NoPair)) };
     if p.status != "pending" {
         return Ok(Err(decided(&p)));
     }
@@ -888,7 +861,7 @@ impl ReviewStore for PgStore {
         };
         let rows = rows
             .iter()
-            .map(|r| QueueRow { pair: pg_pair(r), a: pg_brief(r, 8), b: pg_brief(r, 8 + BRIEF_N) })
+            .map(|r| QueueRow { pair: pg_dedup::pair_row(r), a: pg_brief(r, 8), b: pg_brief(r, 8 + BRIEF_N) })
             .collect();
         let q = client.query_one("SELECT count(*), min(queued_at) FROM match_queue", &[]).await?;
         Ok(Queue { rows, total, waiting: q.get(0), oldest_waiting: q.get(1) })

@@ -150,7 +150,7 @@ pub async fn add_pairs<C: GenericClient>(c: &C, pairs: &[NewPair], now: i64) -> 
     Ok(rows.iter().filter(|r| r.get::<_, bool>(0)).count())
 }
 
-fn pair_row(r: &tokio_postgres::Row) -> PairRow {
+pub(super) fn pair_row(r: &tokio_postgres::Row) -> PairRow {
     PairRow {
         a: r.get(0),
         b: r.get(1),

@@ -125,7 +125,7 @@ pub fn add_pairs(conn: &Connection, pairs: &[NewPair], now: i64) -> Result<usize
     Ok(added)
 }
 
-fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
+pub(super) fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     let reasons: String = r.get(3)?;
     Ok(PairRow {
         a: r.get(0)?,
