@@ -32,7 +32,8 @@ async function upload(t, page, file) {
   await page.setInputFiles('#file', file);
   await Promise.all([page.waitForURL(/\/console\/roll\/jobs\/\d+$/), page.click('form.upload button[type=submit]')]);
   // The job page refreshes itself until the job ends.
-  await page.waitForSelector('[data-state]:not([data-state="running"])', { timeout: 60_000 });
+  // (this job's own state, not the list of recent uploads below it)
+  await page.waitForSelector('#job-state [data-state]:not([data-state="running"])', { timeout: 60_000 });
   return t.text(page);
 }
 

@@ -518,7 +518,7 @@ pub async fn job(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
             dt { (ctx.t("File", "फ़ाइल")) } dd { (job.file_name) " " span.muted { "(" (size_text(job.file_bytes)) ")" } }
             dt { (ctx.t("Uploaded", "अपलोड")) } dd { (fmt_time(job.created_at)) " · " (job.uploaded_by) }
             dt { (ctx.t("Extract date", "अंश की तारीख")) } dd { (job.as_of) }
-            dt { (ctx.t("Result", "नतीजा")) } dd { (state_badge(ctx.lang, shown)) }
+            dt { (ctx.t("Result", "नतीजा")) } dd #job-state { (state_badge(ctx.lang, shown)) }
             dt { "SHA-256" } dd { code.hash { (job.file_sha256) } }
         }
         @if running {
