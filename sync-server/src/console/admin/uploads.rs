@@ -60,8 +60,10 @@ fn set_active(id: i64, on: bool) {
     }
 }
 
-fn is_active(id: i64) -> bool {
-    ACTIVE.lock().map(|g| g.as_ref().is_some_and(|s| s.contains(&id))).unwrap_or(false)
+/// The jobs this process is running, taken BEFORE reading job rows: a job
+/// that ends in between then reads as ended, never as interrupted.
+pub fn active_jobs() -> HashSet<i64> {
+    ACTIVE.lock().map(|g| g.clone().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Takes a job off [`ACTIVE`] however its task ends.
@@ -73,12 +75,14 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// A job's state as shown: `running`, `interrupted`, `rejected`, `failed` or `done`.
-pub fn shown_state(job: &RollJob, now: i64) -> &str {
+/// A job's state as shown: `running`, `interrupted`, `rejected`, `failed` or
+/// `done`. `active`: [`active_jobs`] taken before the row was read.
+pub fn shown_state<'a>(job: &'a RollJob, now: i64, active: &HashSet<i64>) -> &'a str {
     if job.state != "running" {
         return &job.state;
     }
-    let alive = if job.instance == instance() { is_active(job.id) } else { now - job.heartbeat_at <= STALE_SECONDS };
+    let alive =
+        if job.instance == instance() { active.contains(&job.id) } else { now - job.heartbeat_at <= STALE_SECONDS };
     if alive { "running" } else { "interrupted" }
 }
 
@@ -111,7 +115,7 @@ fn size_text(bytes: i64) -> String {
     }
 }
 
-fn jobs_table(ctx: &Ctx, jobs: &[RollJob]) -> Markup {
+fn jobs_table(ctx: &Ctx, jobs: &[RollJob], active: &HashSet<i64>) -> Markup {
     html! {
         @if jobs.is_empty() {
             p.muted { (ctx.t("No uploads yet.", "अभी तक कोई अपलोड नहीं।")) }
@@ -131,7 +135,7 @@ fn jobs_table(ctx: &Ctx, jobs: &[RollJob]) -> Markup {
                             td { (j.file_name) " " span.muted { "(" (size_text(j.file_bytes)) ")" } }
                             td { (j.uploaded_by) }
                             td.num { (fmt_count(j.total_rows)) }
-                            td { (state_badge(ctx.lang, shown_state(j, ctx.now))) }
+                            td { (state_badge(ctx.lang, shown_state(j, ctx.now, active))) }
                         }
                     }
                 }
@@ -142,6 +146,7 @@ fn jobs_table(ctx: &Ctx, jobs: &[RollJob]) -> Markup {
 
 /// GET /console/roll: the upload form and recent uploads.
 pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Markup, ConsoleError> {
+    let active = active_jobs();
     let jobs = state.store.roll_jobs(RECENT).await.map_err(|e| ConsoleError::store(&ctx, e))?;
     let action = format!("/console/roll?csrf={}", url_encode(ctx.csrf()));
     let body = html! {
@@ -160,7 +165,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Markup, Con
             button.primary type="submit" { (ctx.t("Upload and import", "अपलोड और आयात करें")) }
         }
         h2 { (ctx.t("Recent uploads", "हाल के अपलोड")) }
-        (jobs_table(&ctx, &jobs))
+        (jobs_table(&ctx, &jobs, &active))
     };
     Ok(layout::page(&ctx, Nav::Roll, ctx.t("Roll import", "मतदाता सूची आयात"), body))
 }
@@ -504,9 +509,10 @@ impl Job {
 pub async fn job(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ConsoleError> {
     let missing = || ConsoleError::not_found(&ctx, ctx.t("There is no such upload.", "ऐसा कोई अपलोड नहीं है।"));
     let id: i64 = id.parse().map_err(|_| missing())?;
+    let active = active_jobs();
     let job = state.store.roll_job(id).await.map_err(|e| ConsoleError::store(&ctx, e))?.ok_or_else(missing)?;
     let jobs = state.store.roll_jobs(RECENT).await.map_err(|e| ConsoleError::store(&ctx, e))?;
-    let shown = shown_state(&job, ctx.now);
+    let shown = shown_state(&job, ctx.now, &active);
     let running = shown == "running";
     let n = |key: &str| job.summary.as_ref().and_then(|s| s[key].as_i64()).unwrap_or(0);
     let listed: HashSet<u64> = job.errors.iter().map(|e| e.line).collect();
@@ -598,7 +604,7 @@ pub async fn job(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
         }
         p { a.button href="/console/roll" { (ctx.t("Upload another file", "दूसरी फ़ाइल अपलोड करें")) } }
         h2 { (ctx.t("Recent uploads", "हाल के अपलोड")) }
-        (jobs_table(&ctx, &jobs))
+        (jobs_table(&ctx, &jobs, &active))
     };
     let title = format!("{} #{}", ctx.t("Roll upload", "सूची अपलोड"), job.id);
     Ok(layout::page(&ctx, Nav::Roll, &title, body).into_response())
