@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+pub mod labels;
 pub mod layout;
 pub mod records;
 pub mod review;

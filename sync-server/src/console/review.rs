@@ -14,12 +14,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use ehcard_core::model::{FieldValue, RESIDENT_FIELDS};
+use ehcard_core::model::RESIDENT_FIELDS;
 use ehcard_core::{HealthId, Record, RecordId};
 use ehcard_match::ReasonCode;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::labels::{field_label, status_label, value_text};
 use super::layout::{self, Lang, Nav, fmt_count, fmt_time};
 use super::{Action, ConsoleError, Ctx, Route};
 use crate::api::AppState;
@@ -135,18 +136,6 @@ fn with_query(path: &str, parts: &[String]) -> String {
     if q.is_empty() { path.to_string() } else { format!("{path}?{}", q.join("&")) }
 }
 
-fn status_label(lang: Lang, s: Option<&str>) -> &'static str {
-    match s {
-        None => lang.t("enrolled in the field", "फ़ील्ड में पंजीकृत"),
-        Some("verified") => lang.t("verified", "सत्यापित"),
-        Some("unverified") => lang.t("unverified (roll)", "असत्यापित (मतदाता सूची)"),
-        Some("moved") => lang.t("moved away", "कहीं और चले गए"),
-        Some("deceased") => lang.t("deceased", "मृत"),
-        Some("not_found") => lang.t("not found", "नहीं मिले"),
-        Some(_) => lang.t("other", "अन्य"),
-    }
-}
-
 fn pair_status_label(lang: Lang, s: &str) -> &'static str {
     match s {
         "pending" => lang.t("waiting for a decision", "निर्णय की प्रतीक्षा में"),
@@ -184,59 +173,6 @@ fn against(c: ReasonCode) -> bool {
 /// The evidence of a reason: the matcher's detail after its label.
 fn reason_evidence(detail: &str) -> &str {
     detail.split_once(": ").map(|(_, v)| v).unwrap_or("")
-}
-
-fn field_label(lang: Lang, path: &str) -> &'static str {
-    match path {
-        "household_id" => lang.t("Household", "परिवार"),
-        "given_name" => lang.t("Given name", "पहला नाम"),
-        "family_name" => lang.t("Family name", "उपनाम"),
-        "name_hi" => lang.t("Name in Hindi", "हिंदी में नाम"),
-        "sex" => lang.t("Sex", "लिंग"),
-        "date_of_birth" => lang.t("Date of birth", "जन्म तिथि"),
-        "birth_year" => lang.t("Year of birth", "जन्म वर्ष"),
-        "phone" => lang.t("Phone", "फ़ोन"),
-        "voter_id" => lang.t("Voter ID (EPIC)", "मतदाता पहचान-पत्र (EPIC)"),
-        "address.house" => lang.t("House", "मकान"),
-        "address.street" => lang.t("Street", "गली"),
-        "address.locality" => lang.t("Locality", "इलाका"),
-        "address.ward" => lang.t("Ward", "वार्ड"),
-        "address.pincode" => lang.t("PIN code", "पिन कोड"),
-        "blood_group" => lang.t("Blood group", "रक्त समूह"),
-        "allergies" => lang.t("Allergies", "एलर्जी"),
-        "chronic_conditions" => lang.t("Chronic conditions", "पुरानी बीमारियाँ"),
-        "disabilities" => lang.t("Disabilities", "दिव्यांगता"),
-        "pregnant" => lang.t("Pregnant", "गर्भवती"),
-        "relation_to_head" => lang.t("Relation to head", "मुखिया से संबंध"),
-        "relation_type" => lang.t("Relative is", "संबंधी कौन"),
-        "relative_name" => lang.t("Relative's name", "संबंधी का नाम"),
-        "marital_status" => lang.t("Marital status", "वैवाहिक स्थिति"),
-        "occupation" => lang.t("Occupation", "व्यवसाय"),
-        "emergency_contact.name" => lang.t("Emergency contact", "आपातकालीन संपर्क"),
-        "emergency_contact.phone" => lang.t("Emergency phone", "आपातकालीन फ़ोन"),
-        "consent.share_clinical_on_card" => lang.t("Health details on card", "कार्ड पर स्वास्थ्य विवरण"),
-        "notes" => lang.t("Notes", "टिप्पणियाँ"),
-        "status" => lang.t("Status", "स्थिति"),
-        "roll_part" => lang.t("Roll part", "मतदाता सूची भाग"),
-        "roll_serial" => lang.t("Roll serial", "मतदाता सूची क्रमांक"),
-        "merged_into" => lang.t("Merged into", "इसमें मिलाया गया"),
-        _ => lang.t("Other field", "अन्य फ़ील्ड"),
-    }
-}
-
-fn value_text(lang: Lang, path: &str, v: &FieldValue) -> String {
-    match v {
-        FieldValue::Bool(b) => if *b { lang.t("yes", "हाँ") } else { lang.t("no", "नहीं") }.to_string(),
-        FieldValue::Int(i) => i.to_string(),
-        FieldValue::Set(items) => items.values().cloned().collect::<Vec<_>>().join(", "),
-        FieldValue::Text(s) => match (path, s.as_str()) {
-            ("sex", "female") => lang.t("female", "महिला").into(),
-            ("sex", "male") => lang.t("male", "पुरुष").into(),
-            ("sex", "other") => lang.t("other", "अन्य").into(),
-            ("status", s) => status_label(lang, Some(s)).into(),
-            _ => s.clone(),
-        },
-    }
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -388,7 +324,7 @@ async fn decision_notice(state: &AppState, ctx: &Ctx, d: &DoneQuery) -> Markup {
             };
             let left: Vec<&str> = d.left.as_deref().unwrap_or("").split(',').filter(|s| !s.is_empty()).collect();
             if !left.is_empty() {
-                let names: Vec<&str> = left.iter().map(|f| field_label(ctx.lang, f)).collect();
+                let names: Vec<String> = left.iter().map(|f| field_label(ctx.lang, f)).collect();
                 text.push(' ');
                 text.push_str(ctx.t(
                     "Left as they are, because they were changed after the merge:",
@@ -692,15 +628,15 @@ async fn pair_page(
                                 @if choice.is_some() {
                                     label.pick {
                                         input type="radio" form="merge" name=(format!("keep.{}", spec.path)) value=(id) checked[*id == survivor];
-                                        " " (v.map(|v| value_text(ctx.lang, spec.path, v)).unwrap_or_default())
+                                        " " (v.map(|v| value_text(ctx.lang, spec.path, &v.to_json())).unwrap_or_default())
                                     }
                                 } @else {
                                     @match v {
                                         Some(v) => {
                                             @if spec.path == "household_id" {
-                                                @let hh = value_text(ctx.lang, spec.path, v);
+                                                @let hh = value_text(ctx.lang, spec.path, &v.to_json());
                                                 a href=(format!("/console/records/{hh}")) { (ctx.t("household", "परिवार")) " …" (hh.get(hh.len().saturating_sub(6)..).unwrap_or("")) }
-                                            } @else { (value_text(ctx.lang, spec.path, v)) }
+                                            } @else { (value_text(ctx.lang, spec.path, &v.to_json())) }
                                         }
                                         None => span.muted { "—" }
                                     }
