@@ -245,10 +245,13 @@ impl Route {
 }
 
 /// Every console route, each page's list in turn.
-pub fn all_routes() -> Vec<Route> {
-    let root = [Route::get("/console", Action::View)];
-    [&root[..], auth::ROUTES, layout::ROUTES, dashboard::ROUTES, records::ROUTES, review::ROUTES, admin::ROUTES]
-        .concat()
+pub fn all_routes() -> &'static [Route] {
+    static ALL: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let root = [Route::get("/console", Action::View)];
+        [&root[..], auth::ROUTES, layout::ROUTES, dashboard::ROUTES, records::ROUTES, review::ROUTES, admin::ROUTES]
+            .concat()
+    })
 }
 
 /// The console: every route behind [`guard`], the security headers on
@@ -288,7 +291,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let now = (state.clock)();
     let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
     let method = req.method().as_str().to_string();
-    let Some(route) = all_routes().into_iter().find(|r| r.method == method && r.path == matched) else {
+    let Some(route) = all_routes().iter().find(|r| r.method == method && r.path == matched) else {
         tracing::error!("console route {method} {matched} is not in the route table");
         return ConsoleError::Store(
             StoreError::Database(format!("{method} {matched} is not in the route table")),
@@ -296,9 +299,13 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         )
         .into_response();
     };
-    let found = match auth::session_of(&state, req.headers(), now).await {
-        Ok(found) => found,
-        Err(e) => return ConsoleError::Store(e, lang).into_response(),
+    // Assets and the sign-in page need no session: no database lookup.
+    let found = match route.action {
+        None => None,
+        Some(_) => match auth::session_of(&state, req.headers(), now).await {
+            Ok(found) => found,
+            Err(e) => return ConsoleError::Store(e, lang).into_response(),
+        },
     };
     let mut req = req;
     if let Some(action) = route.action {
