@@ -1,5 +1,11 @@
 //! `ehcard-server`: serve the sync API, manage tablets, print counts.
 
+/// The allocator: building a roll import's documents on every core
+/// allocates and frees small values from many threads, where the system
+/// allocator's arenas contend (see ADR 5).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -86,6 +92,12 @@ enum Cmd {
         /// List at most this many bad rows (the rest are counted).
         #[arg(long, default_value_t = ehcard_server::roll::DEFAULT_MAX_ERRORS)]
         max_errors: usize,
+        /// Secondary indexes: `auto` drops them and builds them again when
+        /// the file is large against the registry (faster; on PostgreSQL,
+        /// readers of residents and the feed wait until the import ends);
+        /// `keep` inserts into them (the registry stays readable).
+        #[arg(long, value_enum, default_value_t = roll::Indexes::Auto)]
+        indexes: roll::Indexes,
         #[arg(long)]
         json: bool,
     },
@@ -436,8 +448,8 @@ async fn main() -> Result<()> {
                 }
             }
         }
-        Cmd::ImportRoll { file, as_of, check, max_errors, json } => {
-            import_roll(&store, &file, as_of, check, max_errors, json).await?;
+        Cmd::ImportRoll { file, as_of, check, max_errors, indexes, json } => {
+            import_roll(&store, &file, as_of, check, max_errors, indexes, json).await?;
         }
         Cmd::Stats { json } => {
             let s = store.stats().await?;
@@ -503,6 +515,7 @@ async fn import_roll(
     as_of: Option<chrono::NaiveDate>,
     check: bool,
     max_errors: usize,
+    indexes: roll::Indexes,
     json: bool,
 ) -> Result<()> {
     let started = std::time::Instant::now();
@@ -559,7 +572,8 @@ async fn import_roll(
         return Ok(());
     }
     let entropy = Box::new(OsEntropy(SystemRandom::new()));
-    let result = store.import_roll(parsed.rows, roll::ImportOptions { now, entropy, progress: progress.clone() }).await;
+    let result =
+        store.import_roll(parsed.rows, roll::ImportOptions { now, entropy, progress: progress.clone(), indexes }).await;
     if let Some(p) = &progress {
         p("done", 0, 0);
     }

@@ -576,14 +576,50 @@ pub fn docs_needed(rows: &[RollRow], known: &Known) -> Vec<String> {
     ids
 }
 
+/// Tables whose secondary indexes a large import drops and builds again:
+/// everything a new roll record writes a row into. Primary keys and unique
+/// constraints stay (they check the import as it writes).
+pub const BULK_TABLES: [&str; 5] = ["docs", "feed", "residents", "households", "match_queue"];
+
+/// What an import does with the secondary indexes of [`BULK_TABLES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Indexes {
+    /// Rebuild them when the import is large against the registry.
+    #[default]
+    Auto,
+    /// Drop them, write, and build them again before committing.
+    Rebuild,
+    /// Keep them and insert into them row by row: other sessions keep
+    /// reading these tables while the import runs (PostgreSQL).
+    Keep,
+}
+
+/// Whether an import that writes `new` documents into a registry holding
+/// `existing` drops the secondary indexes of [`BULK_TABLES`] and builds
+/// them again at the end, in the same transaction: building an index sorts
+/// its keys once, where inserting walks a B-tree per row per index, in an
+/// order that is random for names. Worth it when the import is large
+/// against what is there (a first extract, a new ward); a monthly update
+/// of a few thousand rows inserts as usual. On PostgreSQL other sessions
+/// then wait to read those tables until the import commits.
+pub fn rebuild_indexes(mode: Indexes, new: u64, existing: u64) -> bool {
+    match mode {
+        Indexes::Auto => new >= 20_000 && new.saturating_mul(2) >= existing,
+        Indexes::Rebuild => true,
+        Indexes::Keep => false,
+    }
+}
+
 /// Progress of the import's stages: (stage, done, total).
 pub type ProgressFn = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
-/// The moment, the randomness for new record ids, and progress.
+/// The moment, the randomness for new record ids, progress, and what to
+/// do with the indexes.
 pub struct ImportOptions {
     pub now: DateTime<Utc>,
     pub entropy: Box<dyn Entropy + Send>,
     pub progress: Option<ProgressFn>,
+    pub indexes: Indexes,
 }
 
 /// What an import did.
@@ -753,15 +789,17 @@ impl Builder<'_> {
     /// reads) and its feed entry (the whole document: its one change).
     fn create(&self, kind: RecordKind, origin: Origin, fields: &Fields) -> Result<Write, StoreError> {
         let id = origin.id.to_string();
-        let mut doc = RecordDoc::create(kind, &origin, fields, &self.actor, &self.ctx).map_err(|e| corrupt(&id, e))?;
+        // The creating change, encoded without making the document (see
+        // ADR 5): its bytes load as the document. The feed entry is written
+        // without bytes: a pull reads them from the document
+        // (`store::entry_changes`), so they are stored once.
+        let (bytes, hash) =
+            RecordDoc::create_change(kind, &origin, fields, &self.actor, &self.ctx).map_err(|e| corrupt(&id, e))?;
         let record = RecordDoc::created_record(kind, &origin, fields, &self.ctx);
-        // Not DEFLATE-compressed: the same document, about 15% larger, made
-        // in a fraction of the time (see ADR 5).
-        let bytes = doc.save_uncompressed();
         Ok(Write {
             id,
-            heads_json: serde_json::to_string(&heads_to_hex(&doc.heads())).unwrap_or_default(),
-            new_changes: bytes.clone(),
+            heads_json: serde_json::to_string(&heads_to_hex(&[hash])).unwrap_or_default(),
+            new_changes: Vec::new(),
             doc: bytes,
             projection: Box::new(Projection::of(&record)),
             created: true,
@@ -1088,6 +1126,7 @@ mod tests {
             now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
             entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
             progress: None,
+            indexes: Indexes::Auto,
         };
         let known = Known { next_seq: 5, ..Known::default() };
         let plan = plan(&p.rows, &known, &HashMap::new(), &mut o).unwrap();
@@ -1111,7 +1150,7 @@ mod tests {
             let doc = RecordDoc::load(&w.doc, &roll_actor()).unwrap();
             let record = doc.read().unwrap();
             assert_eq!(format!("{:?}", Projection::of(&record)), format!("{:?}", w.projection));
-            assert_eq!(w.doc, w.new_changes);
+            assert!(w.new_changes.is_empty(), "the feed entry reads the document");
         }
     }
 
@@ -1124,6 +1163,7 @@ mod tests {
             now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
             entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
             progress: None,
+            indexes: Indexes::Auto,
         };
         let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
         assert!(plan.writes() > BUILD_CHUNK);

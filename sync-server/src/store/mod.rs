@@ -265,6 +265,37 @@ pub fn server_actor() -> ActorId {
     ActorId::from(b"ehcard-registry!".as_slice())
 }
 
+/// The bytes a feed entry sends. An entry written without bytes is a
+/// record's creating change written once, as the document (a roll
+/// import): while the document has not changed since (`doc_heads` are the
+/// entry's heads) the document is that change; after, the change is taken
+/// from the document by its hash. Either way the tablet receives exactly
+/// what the entry recorded, no more.
+pub fn entry_changes(
+    id: &str,
+    changes: Vec<u8>,
+    heads: &str,
+    doc: Option<Vec<u8>>,
+    doc_heads: Option<&str>,
+) -> Result<Vec<u8>, StoreError> {
+    if !changes.is_empty() {
+        return Ok(changes);
+    }
+    let corrupt = |message: &str| StoreError::Corrupt { id: id.to_string(), message: message.to_string() };
+    let doc = doc.ok_or_else(|| corrupt("a feed entry written as its document, but the document is missing"))?;
+    if doc_heads == Some(heads) {
+        return Ok(doc);
+    }
+    let hashes: Vec<String> =
+        serde_json::from_str(heads).map_err(|_| corrupt("a feed entry's heads are not a list"))?;
+    let hashes =
+        ehcard_core::merge::heads_from_hex(&hashes).ok_or_else(|| corrupt("a feed entry's heads are not hashes"))?;
+    ehcard_core::doc::RecordDoc::load(&doc, &server_actor())
+        .map_err(|e| corrupt(&e.to_string()))?
+        .changes_by_hash(&hashes)
+        .ok_or_else(|| corrupt("the document lacks the change its feed entry names"))
+}
+
 /// A record's query columns, written beside its document.
 #[derive(Debug, Clone)]
 pub struct Projection {
@@ -591,4 +622,59 @@ pub fn plan_field_values(
         first: true,
     };
     Ok(Some((write, changed)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use chrono::DateTime;
+    use ehcard_core::doc::{Edit, Origin, RecordDoc};
+    use ehcard_core::merge::heads_to_hex;
+    use ehcard_core::model::{FieldValue, Fields, RecordKind};
+    use ehcard_core::{EditContext, RecordId, SeededEntropy};
+
+    use super::{StoreError, entry_changes, server_actor};
+
+    /// A feed entry written without bytes sends exactly the change it
+    /// recorded: the document while it is unchanged, that one change after.
+    #[test]
+    fn an_entry_without_bytes_sends_the_change_it_recorded() {
+        let ctx = EditContext::new(DateTime::from_timestamp(1_795_000_000, 0).unwrap(), "electoral-roll");
+        let origin = Origin {
+            id: RecordId::new_v7(1_795_000_000_000, &mut SeededEntropy::new(1)),
+            health_id: None,
+            enrolled_by: "electoral-roll".into(),
+            enrolled_device: None,
+            enrolled_at: ctx.now,
+        };
+        let mut fields = Fields::default();
+        fields.0.insert("given_name", FieldValue::Text("Ram".into()));
+        fields.0.insert("address.ward", FieldValue::Int(12));
+        let actor = crate::roll::roll_actor();
+        let (created, hash) = RecordDoc::create_change(RecordKind::Resident, &origin, &fields, &actor, &ctx).unwrap();
+        let heads = serde_json::to_string(&heads_to_hex(&[hash])).unwrap();
+        let id = origin.id.to_string();
+
+        // Unchanged: the document is the change.
+        let sent = entry_changes(&id, Vec::new(), &heads, Some(created.clone()), Some(&heads)).unwrap();
+        assert_eq!(sent, created);
+
+        // Changed since: the creating change alone, not the later edit.
+        let mut doc = RecordDoc::load(&created, &server_actor()).unwrap();
+        doc.apply(&[Edit::Set("phone", FieldValue::Text("9876543210".into()))], &ctx).unwrap();
+        let now = serde_json::to_string(&heads_to_hex(&doc.heads())).unwrap();
+        let sent = entry_changes(&id, Vec::new(), &heads, Some(doc.save()), Some(&now)).unwrap();
+        let mut received = RecordDoc::load(&sent, &server_actor()).unwrap();
+        assert_eq!(received.heads(), vec![hash]);
+        assert!(received.read().unwrap().fields.text("phone").is_none());
+
+        // An entry with bytes sends them; one naming a change the document
+        // lacks, or with no document, is refused as damage.
+        assert_eq!(entry_changes(&id, vec![1, 2], &heads, None, None).unwrap(), vec![1, 2]);
+        let other = serde_json::to_string(&heads_to_hex(&[automerge::ChangeHash([7; 32])])).unwrap();
+        let refused = entry_changes(&id, Vec::new(), &other, Some(doc.save()), Some(&now));
+        assert!(matches!(refused, Err(StoreError::Corrupt { .. })), "{refused:?}");
+        assert!(matches!(entry_changes(&id, Vec::new(), &heads, None, None), Err(StoreError::Corrupt { .. })));
+    }
 }

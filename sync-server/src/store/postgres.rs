@@ -99,20 +99,25 @@ impl PgStore {
         let wards: Vec<i32> = device.wards.iter().map(|w| i32::from(*w)).collect();
         let st = client
             .prepare_cached(
-                "SELECT seq, record_id, changes, heads FROM feed
-                 WHERE seq > $1 AND ward = ANY($2) AND device_id <> $3 ORDER BY seq LIMIT $4",
+                // An entry without bytes reads its record's document (see
+                // `entry_changes`).
+                "SELECT f.seq, f.record_id, f.changes, f.heads, d.data, d.heads FROM feed f
+                 LEFT JOIN docs d ON octet_length(f.changes) = 0 AND d.id = f.record_id
+                 WHERE f.seq > $1 AND f.ward = ANY($2) AND f.device_id <> $3 ORDER BY f.seq LIMIT $4",
             )
             .await?;
         let rows = client.query(&st, &[&cursor, &wards, &device.id, &(i64::from(limit) + 1)]).await?;
-        let mut entries: Vec<PullEntry> = rows
-            .iter()
-            .map(|r| PullEntry {
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (id, heads): (String, &str) = (r.get(1), r.get(3));
+            let changes = super::entry_changes(&id, r.get(2), heads, r.get(4), r.get(5))?;
+            entries.push(PullEntry {
                 seq: r.get(0),
-                id: r.get(1),
-                changes: r.get(2),
-                heads: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
-            })
-            .collect();
+                id,
+                changes,
+                heads: serde_json::from_str(heads).unwrap_or_default(),
+            });
+        }
         let more = entries.len() > limit as usize;
         entries.truncate(limit as usize);
         let next = entries.last().map(|e| e.seq).unwrap_or(cursor);
@@ -335,6 +340,66 @@ pub(super) async fn write_registry(
         &[&ids, &wards, &dedup::FEED_DEVICE, &changes, &heads, &now],
     )
     .await?;
+    Ok(())
+}
+
+/// About how many documents the registry holds: the planner's estimate
+/// (kept by autovacuum), or a count where there is none yet.
+async fn docs_estimate(tx: &deadpool_postgres::Transaction<'_>) -> Result<u64, StoreError> {
+    let row = tx
+        .query_one(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE (SELECT count(*) FROM docs) END
+             FROM pg_class c WHERE c.oid = 'docs'::regclass",
+            &[],
+        )
+        .await?;
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
+/// Drop the secondary indexes of `tables` in the caller's transaction and
+/// return the statements that make them again (PostgreSQL's own definition
+/// of each), for a bulk write that builds them again before it commits.
+/// Indexes that enforce uniqueness stay. Until the transaction ends, other
+/// sessions wait to read these tables (a large import holds them).
+async fn drop_secondary_indexes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tables: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT format('DROP INDEX %I.%I', n.nspname, ic.relname), pg_get_indexdef(i.indexrelid)
+             FROM pg_index i
+             JOIN pg_class ic ON ic.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = ic.relnamespace
+             WHERE i.indrelid = ANY (ARRAY(SELECT unnest($1::text[])::regclass))
+               AND NOT i.indisunique AND NOT i.indisprimary
+             ORDER BY ic.relname",
+            &[&tables],
+        )
+        .await?;
+    let mut made = Vec::with_capacity(rows.len());
+    for r in rows {
+        tx.batch_execute(r.get::<_, &str>(0)).await?;
+        made.push(r.get::<_, String>(1));
+    }
+    Ok(made)
+}
+
+/// Build dropped indexes again, with memory to sort in, and refresh the
+/// planner's statistics of the tables a bulk write filled.
+async fn rebuild_indexes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    statements: &[String],
+    progress: Option<&roll::ProgressFn>,
+) -> Result<(), StoreError> {
+    tx.batch_execute("SET LOCAL maintenance_work_mem = '512MB'").await?;
+    for (k, sql) in statements.iter().enumerate() {
+        if let Some(progress) = progress {
+            progress("indexing", k as u64, statements.len() as u64);
+        }
+        tx.batch_execute(sql).await?;
+    }
+    tx.batch_execute(&format!("ANALYZE {}", roll::BULK_TABLES.join(", "))).await?;
     Ok(())
 }
 
@@ -564,6 +629,12 @@ impl RegistryStore for PgStore {
             let households = std::mem::take(&mut plan.households);
             let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
             let runtime = tokio::runtime::Handle::current();
+            let existing = runtime.block_on(docs_estimate(&tx))?;
+            let dropped = if roll::rebuild_indexes(options.indexes, total, existing) {
+                runtime.block_on(drop_secondary_indexes(&tx, &roll::BULK_TABLES))?
+            } else {
+                Vec::new()
+            };
             let mut written = 0u64;
             plan.build(&mut |chunk| {
                 runtime.block_on(write_registry(&tx, &chunk, now))?;
@@ -573,6 +644,9 @@ impl RegistryStore for PgStore {
                 }
                 Ok(())
             })?;
+            if !dropped.is_empty() {
+                runtime.block_on(rebuild_indexes(&tx, &dropped, progress.as_ref()))?;
+            }
             Ok::<_, StoreError>((entries, households, next_seq, summary))
         })?;
         for chunk in entries.chunks(ROLL_CHUNK) {
@@ -600,6 +674,9 @@ impl RegistryStore for PgStore {
             .await?;
         }
         tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(next_seq as i64)]).await?;
+        if let Some(progress) = &options.progress {
+            progress("committing", 0, 1);
+        }
         tx.commit().await?;
         Ok(summary)
     }

@@ -27,6 +27,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-sqlite/0005_console.sql"),
 ];
 
+/// The page cache of the registry's connection, in KiB.
+const CACHE_KIB: u32 = 64 * 1024;
+/// The page cache while a roll import runs, in KiB: a large extract's
+/// pages stay in memory until it commits.
+const IMPORT_CACHE_KIB: u32 = 1024 * 1024;
+
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
@@ -39,10 +45,10 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path)?;
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536;",
-        )?;
+             PRAGMA cache_size = -{CACHE_KIB};"
+        ))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
@@ -200,6 +206,124 @@ pub(super) fn write_merge(
     sqlite_dedup::decide(tx, survivor, duplicate, "merged", by, now)?;
     sqlite_dedup::supersede(tx, duplicate, by, now)?;
     Ok(row)
+}
+
+/// A roll import in one transaction (see [`RegistryStore::import_roll`]).
+fn import_roll_in(
+    conn: &mut Connection,
+    rows: Vec<RollRow>,
+    mut options: ImportOptions,
+) -> Result<Summary, StoreError> {
+    let tx = conn.transaction()?;
+    let mut known = roll::Known::default();
+    {
+        let mut entry =
+            tx.prepare_cached("SELECT record_id, household_key, row_hash FROM roll_entries WHERE epic = ?1")?;
+        for row in &rows {
+            let found = entry
+                .query_row([&row.epic], |r| {
+                    Ok(KnownEntry { record_id: r.get(0)?, household_key: r.get(1)?, row_hash: r.get(2)? })
+                })
+                .optional()?;
+            if let Some(e) = found {
+                known.entries.insert(row.epic.clone(), e);
+            }
+        }
+        let mut household = tx.prepare_cached("SELECT household_id FROM roll_households WHERE key = ?1")?;
+        for key in roll::household_keys(&rows, &known.entries) {
+            if let Some(id) = household.query_row([&key], |r| r.get::<_, String>(0)).optional()? {
+                known.households.insert(key, id);
+            }
+        }
+    }
+    known.next_seq = tx.query_row("SELECT next_seq FROM roll_state WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64;
+    known.total_entries = tx.query_row("SELECT count(*) FROM roll_entries", [], |r| r.get::<_, i64>(0))? as u64;
+    let mut docs = std::collections::HashMap::new();
+    {
+        let mut select = tx.prepare_cached("SELECT data FROM docs WHERE id = ?1")?;
+        for id in roll::docs_needed(&rows, &known) {
+            if let Some(data) = select.query_row([&id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+                docs.insert(id, data);
+            }
+        }
+    }
+    let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
+    let now = options.now.timestamp();
+    let total = plan.writes() as u64;
+    let entries = std::mem::take(&mut plan.entries);
+    let households = std::mem::take(&mut plan.households);
+    let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
+    // Documents are never deleted: the largest row id counts them.
+    let existing = tx.query_row("SELECT coalesce(max(rid), 0) FROM docs", [], |r| r.get::<_, i64>(0))?;
+    let dropped = if roll::rebuild_indexes(options.indexes, total, existing as u64) {
+        drop_secondary_indexes(&tx, &roll::BULK_TABLES)?
+    } else {
+        Vec::new()
+    };
+    // Documents are built on every core while this thread writes
+    // the previous chunk.
+    let mut written = 0u64;
+    plan.build(&mut |chunk| {
+        write_registry(&tx, &chunk, now, &mut |_| {})?;
+        written += chunk.len() as u64;
+        if let Some(progress) = &options.progress {
+            progress("writing", written, total);
+        }
+        Ok(())
+    })?;
+    for (k, (_, sql)) in dropped.iter().enumerate() {
+        if let Some(progress) = &options.progress {
+            progress("indexing", k as u64, dropped.len() as u64);
+        }
+        tx.execute_batch(sql)?;
+    }
+    if let Some(progress) = &options.progress {
+        progress("recording", 0, entries.len() as u64);
+    }
+    {
+        let mut entry = tx.prepare_cached(
+            "INSERT INTO roll_entries(epic, record_id, household_key, row_hash, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(epic) DO UPDATE SET record_id = excluded.record_id,
+                household_key = excluded.household_key, row_hash = excluded.row_hash,
+                imported_at = excluded.imported_at",
+        )?;
+        for e in &entries {
+            entry.execute(params![e.epic, e.record_id, e.household_key, e.row_hash, now])?;
+        }
+        let mut household = tx.prepare_cached("INSERT INTO roll_households(key, household_id) VALUES (?1, ?2)")?;
+        for (key, id) in &households {
+            household.execute(params![key, id])?;
+        }
+    }
+    tx.execute("UPDATE roll_state SET next_seq = ?1 WHERE id = 1", [next_seq as i64])?;
+    if let Some(progress) = &options.progress {
+        progress("committing", 0, 1);
+    }
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Drop the secondary indexes of `tables` in the caller's transaction and
+/// return them (name, the statement that makes each again), for a bulk
+/// write that builds them again before it commits. Indexes that enforce
+/// uniqueness stay. The migrations remain the one definition of each
+/// index: the statements are SQLite's own record of them.
+fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+    let tables = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
+    let mut st = tx.prepare(
+        "SELECT name, sql FROM sqlite_schema
+         WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'
+           AND tbl_name IN (SELECT value FROM json_each(?1))
+         ORDER BY name",
+    )?;
+    let indexes = st
+        .query_map([tables], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+    }
+    Ok(indexes)
 }
 
 pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
@@ -369,19 +493,24 @@ impl RegistryStore for SqliteStore {
         let limit = limit.clamp(1, 5000);
         self.run(move |conn| {
             let wards = serde_json::to_string(&device.wards).unwrap_or_else(|_| "[]".into());
+            // An entry without bytes reads its record's document (see
+            // `entry_changes`).
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, record_id, changes, heads FROM feed
-                 WHERE seq > ?1 AND ward IN (SELECT value FROM json_each(?2)) AND device_id <> ?3
-                 ORDER BY seq LIMIT ?4",
+                "SELECT f.seq, f.record_id, f.changes, f.heads, d.data, d.heads FROM feed f
+                 LEFT JOIN docs d ON length(f.changes) = 0 AND d.id = f.record_id
+                 WHERE f.seq > ?1 AND f.ward IN (SELECT value FROM json_each(?2)) AND f.device_id <> ?3
+                 ORDER BY f.seq LIMIT ?4",
             )?;
             let mut rows = stmt.query(params![cursor, wards, device.id, i64::from(limit) + 1])?;
             let mut entries = Vec::new();
             while let Some(r) = rows.next()? {
-                let heads: String = r.get(3)?;
+                let (id, heads): (String, String) = (r.get(1)?, r.get(3)?);
+                let doc_heads: Option<String> = r.get(5)?;
+                let changes = super::entry_changes(&id, r.get(2)?, &heads, r.get(4)?, doc_heads.as_deref())?;
                 entries.push(PullEntry {
                     seq: r.get(0)?,
-                    id: r.get(1)?,
-                    changes: r.get(2)?,
+                    id,
+                    changes,
                     heads: serde_json::from_str(&heads).unwrap_or_default(),
                 });
             }
@@ -445,79 +574,15 @@ impl RegistryStore for SqliteStore {
         .await
     }
 
-    async fn import_roll(&self, rows: Vec<RollRow>, mut options: ImportOptions) -> Result<Summary, StoreError> {
+    async fn import_roll(&self, rows: Vec<RollRow>, options: ImportOptions) -> Result<Summary, StoreError> {
         self.run(move |conn| {
-            let tx = conn.transaction()?;
-            let mut known = roll::Known::default();
-            {
-                let mut entry =
-                    tx.prepare_cached("SELECT record_id, household_key, row_hash FROM roll_entries WHERE epic = ?1")?;
-                for row in &rows {
-                    let found = entry
-                        .query_row([&row.epic], |r| {
-                            Ok(KnownEntry { record_id: r.get(0)?, household_key: r.get(1)?, row_hash: r.get(2)? })
-                        })
-                        .optional()?;
-                    if let Some(e) = found {
-                        known.entries.insert(row.epic.clone(), e);
-                    }
-                }
-                let mut household = tx.prepare_cached("SELECT household_id FROM roll_households WHERE key = ?1")?;
-                for key in roll::household_keys(&rows, &known.entries) {
-                    if let Some(id) = household.query_row([&key], |r| r.get::<_, String>(0)).optional()? {
-                        known.households.insert(key, id);
-                    }
-                }
-            }
-            known.next_seq =
-                tx.query_row("SELECT next_seq FROM roll_state WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64;
-            known.total_entries = tx.query_row("SELECT count(*) FROM roll_entries", [], |r| r.get::<_, i64>(0))? as u64;
-            let mut docs = std::collections::HashMap::new();
-            {
-                let mut select = tx.prepare_cached("SELECT data FROM docs WHERE id = ?1")?;
-                for id in roll::docs_needed(&rows, &known) {
-                    if let Some(data) = select.query_row([&id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
-                        docs.insert(id, data);
-                    }
-                }
-            }
-            let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
-            let now = options.now.timestamp();
-            let total = plan.writes() as u64;
-            let entries = std::mem::take(&mut plan.entries);
-            let households = std::mem::take(&mut plan.households);
-            let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
-            // Documents are built on every core while this thread writes
-            // the previous chunk.
-            let mut written = 0u64;
-            plan.build(&mut |chunk| {
-                write_registry(&tx, &chunk, now, &mut |_| {})?;
-                written += chunk.len() as u64;
-                if let Some(progress) = &options.progress {
-                    progress("writing", written, total);
-                }
-                Ok(())
-            })?;
-            {
-                let mut entry = tx.prepare_cached(
-                    "INSERT INTO roll_entries(epic, record_id, household_key, row_hash, imported_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(epic) DO UPDATE SET record_id = excluded.record_id,
-                        household_key = excluded.household_key, row_hash = excluded.row_hash,
-                        imported_at = excluded.imported_at",
-                )?;
-                for e in &entries {
-                    entry.execute(params![e.epic, e.record_id, e.household_key, e.row_hash, now])?;
-                }
-                let mut household =
-                    tx.prepare_cached("INSERT INTO roll_households(key, household_id) VALUES (?1, ?2)")?;
-                for (key, id) in &households {
-                    household.execute(params![key, id])?;
-                }
-            }
-            tx.execute("UPDATE roll_state SET next_seq = ?1 WHERE id = 1", [next_seq as i64])?;
-            tx.commit()?;
-            Ok(summary)
+            // A large import keeps its pages in memory rather than spilling
+            // them to the log mid-transaction, and sorts index keys on two
+            // threads; the connection goes back to its usual cache after.
+            conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}; PRAGMA threads = 2;"))?;
+            let imported = import_roll_in(conn, rows, options);
+            conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB}; PRAGMA threads = 0;"))?;
+            imported
         })
         .await
     }

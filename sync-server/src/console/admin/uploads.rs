@@ -475,6 +475,9 @@ impl Job {
             now: chrono::DateTime::from_timestamp(now(), 0).unwrap_or_default(),
             entropy: Box::new(OsEntropy(SystemRandom::new())),
             progress: Some(Arc::new(move |stage: &str, done: u64, total: u64| report(&p, stage, done, total))),
+            // The registry stays readable while an upload imports (the
+            // console's pages, tablets' pulls): bulk loads are for the CLI.
+            indexes: roll::Indexes::Keep,
         };
         let summary = match self.state.store.import_roll(parsed.rows, options).await {
             Ok(s) => s,
