@@ -785,8 +785,8 @@ impl Builder<'_> {
         self.create(RecordKind::Resident, self.origin(id, Some(health_id)), &fields)
     }
 
-    /// A new document, its projection (from the fields, as the document
-    /// reads) and its feed entry (the whole document: its one change).
+    /// A new document (its one change), its projection (from the fields,
+    /// as the document reads) and its feed entry (read from the document).
     fn create(&self, kind: RecordKind, origin: Origin, fields: &Fields) -> Result<Write, StoreError> {
         let id = origin.id.to_string();
         // The creating change, encoded without making the document (see

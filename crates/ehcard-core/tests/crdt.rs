@@ -30,15 +30,18 @@ fn base() -> RecordDoc {
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
     )
     .unwrap();
-    let mut e = SeededEntropy::new(1);
-    let origin = Origin {
-        id: RecordId::new_v7(1_790_000_000_000, &mut e),
+    RecordDoc::create(RecordKind::Resident, &origin(1, "tester"), &input.fields, &actor(0), &at(0)).unwrap()
+}
+
+/// A new record's origin: its id from `seed`, enrolled at time 0.
+fn origin(seed: u64, enrolled_by: &str) -> Origin {
+    Origin {
+        id: RecordId::new_v7(1_790_000_000_000, &mut SeededEntropy::new(seed)),
         health_id: None,
-        enrolled_by: "tester".into(),
+        enrolled_by: enrolled_by.into(),
         enrolled_device: None,
         enrolled_at: at(0).now,
-    };
-    RecordDoc::create(RecordKind::Resident, &origin, &input.fields, &actor(0), &at(0)).unwrap()
+    }
 }
 
 fn text(s: &str) -> FieldValue {
@@ -223,14 +226,7 @@ fn a_directly_encoded_creation_is_the_change_create_makes() {
         .chain(households.iter().map(|j| (RecordKind::Household, j)));
     for (n, (kind, input)) in cases.enumerate() {
         let fields = parse_input(kind, input, today).unwrap().fields;
-        let mut e = SeededEntropy::new(n as u64);
-        let origin = Origin {
-            id: RecordId::new_v7(1_790_000_000_000, &mut e),
-            health_id: None,
-            enrolled_by: "electoral-roll".into(),
-            enrolled_device: None,
-            enrolled_at: at(0).now,
-        };
+        let origin = origin(n as u64, "electoral-roll");
         let mut made = RecordDoc::create(kind, &origin, &fields, &actor(9), &at(5)).unwrap();
         let (bytes, hash) = RecordDoc::create_change(kind, &origin, &fields, &actor(9), &at(5)).unwrap();
         assert_eq!(made.heads(), vec![hash], "case {n}: the same change");

@@ -387,6 +387,9 @@ pub struct Write {
     pub doc: Vec<u8>,
     /// The document's heads after the merge, as a JSON array of hex.
     pub heads_json: String,
+    /// The feed entry's bytes: the changes this write adds. Empty when
+    /// `doc` is itself the record's one creating change (a roll import):
+    /// the entry is then read from the document ([`entry_changes`]).
     pub new_changes: Vec<u8>,
     pub projection: Box<Projection>,
     /// The registry had no such record before this batch.

@@ -649,6 +649,9 @@ impl RegistryStore for PgStore {
             }
             Ok::<_, StoreError>((entries, households, next_seq, summary))
         })?;
+        if let Some(progress) = &options.progress {
+            progress("recording", 0, entries.len() as u64);
+        }
         for chunk in entries.chunks(ROLL_CHUNK) {
             let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
             let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();

@@ -271,12 +271,7 @@ fn import_roll_in(
         }
         Ok(())
     })?;
-    for (k, (_, sql)) in dropped.iter().enumerate() {
-        if let Some(progress) = &options.progress {
-            progress("indexing", k as u64, dropped.len() as u64);
-        }
-        tx.execute_batch(sql)?;
-    }
+    rebuild_indexes(&tx, &dropped, options.progress.as_ref())?;
     if let Some(progress) = &options.progress {
         progress("recording", 0, entries.len() as u64);
     }
@@ -305,11 +300,11 @@ fn import_roll_in(
 }
 
 /// Drop the secondary indexes of `tables` in the caller's transaction and
-/// return them (name, the statement that makes each again), for a bulk
-/// write that builds them again before it commits. Indexes that enforce
+/// return the statements that make them again, for a bulk write that
+/// builds them again ([`rebuild_indexes`]) before it commits. Indexes that enforce
 /// uniqueness stay. The migrations remain the one definition of each
 /// index: the statements are SQLite's own record of them.
-fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<String>, StoreError> {
     let tables = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
     let mut st = tx.prepare(
         "SELECT name, sql FROM sqlite_schema
@@ -320,10 +315,27 @@ fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<(
     let indexes = st
         .query_map([tables], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
-    for (name, _) in &indexes {
+    let mut made = Vec::with_capacity(indexes.len());
+    for (name, sql) in indexes {
         tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        made.push(sql);
     }
-    Ok(indexes)
+    Ok(made)
+}
+
+/// Build dropped indexes again.
+fn rebuild_indexes(
+    tx: &Transaction<'_>,
+    statements: &[String],
+    progress: Option<&roll::ProgressFn>,
+) -> Result<(), StoreError> {
+    for (k, sql) in statements.iter().enumerate() {
+        if let Some(progress) = progress {
+            progress("indexing", k as u64, statements.len() as u64);
+        }
+        tx.execute_batch(sql)?;
+    }
+    Ok(())
 }
 
 pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
