@@ -702,33 +702,47 @@ impl Plan<'_> {
     }
 
     /// Build the documents, in feed order, in chunks of [`BUILD_CHUNK`], and
-    /// hand each chunk to `write`. The documents are made on every core on
-    /// threads of their own while `write` (the single database writer) runs
-    /// on the calling thread, so storing one chunk overlaps building the
-    /// next. The first error (building or writing) stops both and is
-    /// returned; the caller's transaction then writes nothing.
+    /// hand each chunk to `write`. One builder thread per core (made once
+    /// for the whole import) builds every n-th chunk while `write` (the
+    /// single database writer) runs on the calling thread, so storing one
+    /// chunk overlaps building the next ones. A writing error stops the
+    /// builders and is returned; the caller's transaction then writes
+    /// nothing.
     pub fn build(self, write: &mut dyn FnMut(Vec<Write>) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let Plan { jobs, rows, now, .. } = self;
         let ctx = EditContext::new(now, ENROLLED_BY);
         let builder = Builder { rows, ctx, actor: roll_actor(), now };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let mut shares: Vec<Vec<Vec<Job>>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut jobs = jobs.into_iter().peekable();
+        let mut chunks = 0;
+        while jobs.peek().is_some() {
+            shares[chunks % threads].push(jobs.by_ref().take(BUILD_CHUNK).collect());
+            chunks += 1;
+        }
         std::thread::scope(|scope| {
-            // Two chunks in flight at most: one being written, one ready.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Write>, StoreError>>(1);
             let builder = &builder;
-            scope.spawn(move || {
-                let mut jobs = jobs.into_iter().peekable();
-                while jobs.peek().is_some() {
-                    let chunk: Vec<Job> = jobs.by_ref().take(BUILD_CHUNK).collect();
-                    let built = builder.chunk(chunk);
-                    let failed = built.is_err();
-                    // The writer has stopped (it failed): stop too.
-                    if tx.send(built).is_err() || failed {
-                        return;
-                    }
-                }
-            });
-            for chunk in rx {
-                write(chunk?)?;
+            // Each builder has one chunk ready at most while it builds the next.
+            let ready: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(1);
+                    scope.spawn(move || {
+                        for chunk in share {
+                            // The writer has stopped (it failed): stop too.
+                            if tx.send(builder.chunk(chunk)).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            for k in 0..chunks {
+                let chunk = ready[k % threads]
+                    .recv()
+                    .map_err(|_| StoreError::Database("building the roll's documents stopped unexpectedly".into()))?;
+                write(chunk)?;
             }
             Ok(())
         })
@@ -744,29 +758,22 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Build a chunk of jobs on every core, in order.
-    fn chunk(&self, jobs: Vec<Job>) -> Result<Vec<Write>, StoreError> {
-        let built = ehcard_core::par::map(&jobs, |job| match job {
-            Job::Household(h) => Some(self.household(h)),
-            Job::Resident { row, id, health_id, household } => Some(self.resident(*row, *id, *health_id, household)),
-            Job::Ready(_) => None,
-        });
-        let mut out = Vec::with_capacity(jobs.len());
-        for (job, w) in jobs.into_iter().zip(built) {
-            match (job, w) {
-                (Job::Ready(w), _) => out.push(*w),
-                (_, Some(w)) => out.push(w?),
-                (_, None) => {}
-            }
-        }
-        Ok(out)
+    /// Build a chunk of jobs, in order.
+    fn chunk(&self, jobs: Vec<Job>) -> Vec<Write> {
+        jobs.into_iter()
+            .map(|job| match job {
+                Job::Household(h) => self.household(&h),
+                Job::Resident { row, id, health_id, household } => self.resident(row, id, health_id, household),
+                Job::Ready(w) => *w,
+            })
+            .collect()
     }
 
     fn origin(&self, id: RecordId, health_id: Option<HealthId>) -> Origin {
         Origin { id, health_id, enrolled_by: ENROLLED_BY.into(), enrolled_device: None, enrolled_at: self.now }
     }
 
-    fn household(&self, h: &NewHousehold) -> Result<Write, StoreError> {
+    fn household(&self, h: &NewHousehold) -> Write {
         let address = &self.rows[h.first].fields;
         let mut fields = Fields::default();
         for path in ["address.house", "address.street", "address.ward"] {
@@ -776,27 +783,26 @@ impl Builder<'_> {
         }
         let members = h.members.iter().map(|m| (model::set_key(m), m.clone())).collect();
         fields.0.insert("members", FieldValue::Set(members));
-        self.create(RecordKind::Household, self.origin(h.id, None), &fields)
+        self.create(RecordKind::Household, self.origin(h.id, None), fields)
     }
 
-    fn resident(&self, row: usize, id: RecordId, health_id: HealthId, household: &str) -> Result<Write, StoreError> {
+    fn resident(&self, row: usize, id: RecordId, health_id: HealthId, household: String) -> Write {
         let mut fields = self.rows[row].fields.clone();
-        fields.0.insert("household_id", FieldValue::Text(household.to_string()));
-        self.create(RecordKind::Resident, self.origin(id, Some(health_id)), &fields)
+        fields.0.insert("household_id", FieldValue::Text(household));
+        self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields)
     }
 
     /// A new document (its one change), its projection (from the fields,
     /// as the document reads) and its feed entry (read from the document).
-    fn create(&self, kind: RecordKind, origin: Origin, fields: &Fields) -> Result<Write, StoreError> {
+    fn create(&self, kind: RecordKind, origin: Origin, fields: Fields) -> Write {
         let id = origin.id.to_string();
         // The creating change, encoded without making the document (see
         // ADR 5): its bytes load as the document. The feed entry is written
         // without bytes: a pull reads them from the document
         // (`store::entry_changes`), so they are stored once.
-        let (bytes, hash) =
-            RecordDoc::create_change(kind, &origin, fields, &self.actor, &self.ctx).map_err(|e| corrupt(&id, e))?;
+        let (bytes, hash) = RecordDoc::create_change(kind, &origin, &fields, &self.actor, &self.ctx);
         let record = RecordDoc::created_record(kind, &origin, fields, &self.ctx);
-        Ok(Write {
+        Write {
             id,
             heads_json: serde_json::to_string(&heads_to_hex(&[hash])).unwrap_or_default(),
             new_changes: Vec::new(),
@@ -804,7 +810,7 @@ impl Builder<'_> {
             projection: Box::new(Projection::of(&record)),
             created: true,
             first: true,
-        })
+        }
     }
 }
 
@@ -1152,6 +1158,37 @@ mod tests {
             assert_eq!(format!("{:?}", Projection::of(&record)), format!("{:?}", w.projection));
             assert!(w.new_changes.is_empty(), "the feed entry reads the document");
         }
+    }
+
+    #[test]
+    fn chunks_reach_the_writer_in_feed_order() {
+        let body: String =
+            (0..12_000).map(|i| format!("ABC{:07},Ram Sharma,,,,,40,,M,{},S,12,1,1\n", i, i / 3)).collect();
+        let p = parse_str(&body);
+        let mut o = ImportOptions {
+            now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+            entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
+            progress: None,
+            indexes: Indexes::Auto,
+        };
+        let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        let expected = plan.writes();
+        assert!(expected > 4 * BUILD_CHUNK);
+        let mut writes = Vec::new();
+        plan.build(&mut |chunk| {
+            writes.extend(chunk);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(writes.len(), expected);
+        // Households first, then residents with eHealth IDs in the order given.
+        let kinds: Vec<RecordKind> = writes.iter().map(|w| w.projection.kind).collect();
+        let households = kinds.iter().take_while(|k| **k == RecordKind::Household).count();
+        assert_eq!(households, 4000);
+        assert!(kinds[households..].iter().all(|k| *k == RecordKind::Resident));
+        let ids: Vec<&str> = writes[households..].iter().filter_map(|w| w.projection.health_id.as_deref()).collect();
+        assert_eq!(ids.len(), 12_000);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "residents out of order");
     }
 
     #[test]

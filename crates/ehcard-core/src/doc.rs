@@ -74,10 +74,6 @@ fn scalar(v: &FieldValue) -> ScalarValue {
     }
 }
 
-fn hydrate_scalar(v: &FieldValue) -> hydrate::Value {
-    hydrate::Value::Scalar(scalar(v))
-}
-
 impl RecordDoc {
     /// Make a new record's document in one change.
     pub fn create(
@@ -88,7 +84,7 @@ impl RecordDoc {
         ctx: &EditContext,
     ) -> Result<Self, DocError> {
         let mut doc = AutoCommit::new().with_actor(actor.clone());
-        doc.init_root_from_hydrate(&Self::initial_root(kind, origin, fields, ctx))?;
+        doc.init_root_from_hydrate(&Self::initial_root(kind, origin, fields, ctx).to_hydrate())?;
         doc.commit_with(commit_options(ctx, "enroll"));
         Ok(RecordDoc { doc })
     }
@@ -105,11 +101,11 @@ impl RecordDoc {
         fields: &Fields,
         actor: &ActorId,
         ctx: &EditContext,
-    ) -> Result<(Vec<u8>, ChangeHash), DocError> {
+    ) -> (Vec<u8>, ChangeHash) {
         let root = Self::initial_root(kind, origin, fields, ctx);
         let options = commit_options(ctx, "enroll");
         let change = automerge::ExpandedChange {
-            operations: initial_ops(&root, actor)?,
+            operations: initial_ops(&root, actor),
             actor_id: actor.clone(),
             hash: None,
             seq: 1,
@@ -121,59 +117,51 @@ impl RecordDoc {
             author: None,
         };
         let change = automerge::Change::from(change);
-        Ok((change.raw_bytes().to_vec(), change.hash()))
+        (change.raw_bytes().to_vec(), change.hash())
     }
 
     /// The root map a new record's document starts as.
-    fn initial_root(kind: RecordKind, origin: &Origin, fields: &Fields, ctx: &EditContext) -> hydrate::Map {
-        // Maps built directly (Automerge sorts the keys itself).
-        let mut root = hydrate::Map::default();
-        let mut nested: Vec<(&str, hydrate::Map)> =
-            model::nested_objects(kind).map(|n| (n, hydrate::Map::default())).collect();
-        let put = |m: &mut hydrate::Map, key: &str, value: hydrate::Value| {
-            m.insert(key.to_string(), hydrate::MapValue { value, conflict: false });
-        };
-        put(&mut root, "kind", kind.as_str().into());
-        put(&mut root, "id", hydrate::Value::Scalar(ScalarValue::Str(origin.id.to_string().into())));
+    fn initial_root(kind: RecordKind, origin: &Origin, fields: &Fields, ctx: &EditContext) -> InitialMap<'static> {
+        let mut root = InitialMap::default();
+        let mut nested: Vec<(&'static str, InitialMap<'static>)> =
+            model::nested_objects(kind).map(|n| (n, InitialMap::default())).collect();
+        root.put("kind", kind.as_str().into());
+        root.put("id", ScalarValue::Str(origin.id.to_string().into()));
         if let Some(h) = &origin.health_id {
-            put(&mut root, "health_id", hydrate::Value::Scalar(ScalarValue::Str(h.compact().into())));
+            root.put("health_id", ScalarValue::Str(h.compact().into()));
         }
-        put(&mut root, "enrolled_by", origin.enrolled_by.as_str().into());
+        root.put("enrolled_by", origin.enrolled_by.as_str().into());
         if let Some(d) = &origin.enrolled_device {
-            put(&mut root, "enrolled_device", d.as_str().into());
+            root.put("enrolled_device", d.as_str().into());
         }
-        put(
-            &mut root,
-            "enrolled_at",
-            hydrate::Value::Scalar(ScalarValue::Timestamp(origin.enrolled_at.timestamp_millis())),
-        );
-        put(&mut root, "updated_at", hydrate::Value::Scalar(ScalarValue::Timestamp(ctx.now.timestamp_millis())));
+        root.put("enrolled_at", ScalarValue::Timestamp(origin.enrolled_at.timestamp_millis()));
+        root.put("updated_at", ScalarValue::Timestamp(ctx.now.timestamp_millis()));
         for spec in kind.fields() {
             let value = match (fields.get(spec.path), spec.kind) {
-                (Some(FieldValue::Set(items)), _) => set_map(items),
-                (None, Kind::Set { .. }) => set_map(&BTreeMap::new()),
-                (Some(v), _) => hydrate_scalar(v),
+                (Some(FieldValue::Set(items)), _) => InitialValue::Map(set_map(items)),
+                (None, Kind::Set { .. }) => InitialValue::Map(InitialMap::default()),
+                (Some(v), _) => InitialValue::Scalar(scalar(v)),
                 (None, _) => continue,
             };
             match spec.path.split_once('.') {
                 Some((head, rest)) => {
                     if let Some((_, m)) = nested.iter_mut().find(|(n, _)| *n == head) {
-                        put(m, rest, value);
+                        m.entries.push((rest.into(), value));
                     }
                 }
-                None => put(&mut root, spec.path, value),
+                None => root.entries.push((spec.path.into(), value)),
             }
         }
         for (name, m) in nested {
-            put(&mut root, name, hydrate::Value::Map(m));
+            root.entries.push((name.into(), InitialValue::Map(m)));
         }
+        root.sort();
         root
     }
 
     /// The record a document made by [`RecordDoc::create`] reads as, without
     /// reading it back (used by bulk imports).
-    pub fn created_record(kind: RecordKind, origin: &Origin, fields: &Fields, ctx: &EditContext) -> Record {
-        let mut fields = fields.clone();
+    pub fn created_record(kind: RecordKind, origin: &Origin, mut fields: Fields, ctx: &EditContext) -> Record {
         fields.0.retain(|_, v| !matches!(v, FieldValue::Set(items) if items.is_empty()));
         let at = |t: DateTime<Utc>| millis(t.timestamp_millis());
         Record {
@@ -526,46 +514,93 @@ fn millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// A new document's root map as plain sorted entries: what
+/// [`RecordDoc::create`] hands Automerge (as a `hydrate::Map`) and what
+/// [`RecordDoc::create_change`] encodes directly, without hashing keys.
+#[derive(Default)]
+struct InitialMap<'a> {
+    /// Sorted by key, each key once (after [`InitialMap::sort`]).
+    entries: Vec<(std::borrow::Cow<'a, str>, InitialValue<'a>)>,
+}
+
+enum InitialValue<'a> {
+    Scalar(ScalarValue),
+    Map(InitialMap<'a>),
+}
+
+impl InitialMap<'_> {
+    fn put(&mut self, key: &'static str, value: ScalarValue) {
+        self.entries.push((key.into(), InitialValue::Scalar(value)));
+    }
+
+    /// Keys in byte order, nested maps too; of a key put twice the last
+    /// value stays (as a map insert would).
+    fn sort(&mut self) {
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut i = 0;
+        while i + 1 < self.entries.len() {
+            if self.entries[i].0 == self.entries[i + 1].0 {
+                self.entries.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        for (_, v) in &mut self.entries {
+            if let InitialValue::Map(m) = v {
+                m.sort();
+            }
+        }
+    }
+
+    fn to_hydrate(&self) -> hydrate::Map {
+        let mut m = hydrate::Map::default();
+        for (k, v) in &self.entries {
+            let value = match v {
+                InitialValue::Scalar(s) => hydrate::Value::Scalar(s.clone()),
+                InitialValue::Map(inner) => hydrate::Value::Map(inner.to_hydrate()),
+            };
+            m.insert(k.to_string(), hydrate::MapValue { value, conflict: false });
+        }
+        m
+    }
+}
+
 /// The operations `init_root_from_hydrate` makes of `root` in a new
 /// document: breadth first, each map's keys in byte order, op counters from
 /// 1. Only maps and scalars (all a record holds).
-fn initial_ops(root: &hydrate::Map, actor: &ActorId) -> Result<Vec<automerge::legacy::Op>, DocError> {
+fn initial_ops(root: &InitialMap<'_>, actor: &ActorId) -> Vec<automerge::legacy::Op> {
     use automerge::legacy::{Key, ObjectId, Op, OpId, OpType, SortedVec};
-    let mut ops = Vec::new();
+    let mut ops = Vec::with_capacity(64);
     let mut queue = std::collections::VecDeque::from([(ObjectId::Root, root)]);
     while let Some((obj, map)) = queue.pop_front() {
-        let mut keys: Vec<(&String, &hydrate::MapValue)> = map.iter().collect();
-        keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (key, v) in keys {
+        for (key, v) in &map.entries {
             let id = OpId(ops.len() as u64 + 1, actor.clone());
-            let action = match &v.value {
-                hydrate::Value::Scalar(s) => OpType::Put(s.clone()),
-                hydrate::Value::Map(m) => {
+            let action = match v {
+                InitialValue::Scalar(s) => OpType::Put(s.clone()),
+                InitialValue::Map(m) => {
                     queue.push_back((ObjectId::Id(id), m));
                     OpType::Make(ObjType::Map)
-                }
-                hydrate::Value::List(_) | hydrate::Value::Text(_) => {
-                    return Err(DocError::Corrupt(format!("field {key} is a list: records hold maps and scalars")));
                 }
             };
             ops.push(Op {
                 action,
                 obj: obj.clone(),
-                key: Key::Map(key.as_str().into()),
+                key: Key::Map(key.as_ref().into()),
                 pred: SortedVec::new(),
                 insert: false,
             });
         }
     }
-    Ok(ops)
+    ops
 }
 
-fn set_map(items: &BTreeMap<String, String>) -> hydrate::Value {
-    let mut m = hydrate::Map::default();
-    for (k, v) in items {
-        m.insert(k.clone(), hydrate::MapValue { value: hydrate::Value::from(v.as_str()), conflict: false });
+fn set_map(items: &BTreeMap<String, String>) -> InitialMap<'static> {
+    InitialMap {
+        entries: items
+            .iter()
+            .map(|(k, v)| (k.clone().into(), InitialValue::Scalar(ScalarValue::Str(v.as_str().into()))))
+            .collect(),
     }
-    hydrate::Value::Map(m)
 }
 
 fn ref_text(v: &automerge::ValueRef<'_>) -> Option<String> {

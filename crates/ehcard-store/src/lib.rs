@@ -692,7 +692,7 @@ fn build_docs(jobs: &[NewDoc], actor: &ActorId, ctx: &EditContext) -> Built {
     ehcard_core::par::map(jobs, |job| {
         let mut doc = RecordDoc::create(job.kind, &job.origin, &job.fields, actor, ctx)?;
         let heads = heads_to_bytes(&doc.heads());
-        Ok((RecordDoc::created_record(job.kind, &job.origin, &job.fields, ctx), doc.save(), heads))
+        Ok((RecordDoc::created_record(job.kind, &job.origin, job.fields.clone(), ctx), doc.save(), heads))
     })
 }
 

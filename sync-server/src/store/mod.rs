@@ -655,7 +655,7 @@ mod tests {
         fields.0.insert("given_name", FieldValue::Text("Ram".into()));
         fields.0.insert("address.ward", FieldValue::Int(12));
         let actor = crate::roll::roll_actor();
-        let (created, hash) = RecordDoc::create_change(RecordKind::Resident, &origin, &fields, &actor, &ctx).unwrap();
+        let (created, hash) = RecordDoc::create_change(RecordKind::Resident, &origin, &fields, &actor, &ctx);
         let heads = serde_json::to_string(&heads_to_hex(&[hash])).unwrap();
         let id = origin.id.to_string();
 
