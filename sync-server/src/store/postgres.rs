@@ -9,6 +9,8 @@
 use deadpool_postgres::{Config, Pool, PoolConfig, Runtime};
 use ehcard_sync::wire::PullEntry;
 use tokio_postgres::NoTls;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 
 use ehcard_match::Person;
 
@@ -71,8 +73,9 @@ impl PgStore {
         let (out, writes) = plan_writes(items, steps);
         // Each table is written with one statement per batch (arrays unnested).
         if !writes.is_empty() {
-            write_docs(&tx, &writes).await?;
-            write_projections(&tx, &writes, &device.id).await?;
+            let all: Vec<&Write> = writes.iter().collect();
+            write_docs(&tx, &all).await?;
+            write_projections(&tx, &all, &device.id).await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
             let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
             let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
@@ -128,17 +131,17 @@ impl PgStore {
 
 /// The last write of each record (a record may be pushed twice in a batch);
 /// `first` is false on those that had an earlier write in the batch.
-fn last_per_id(writes: &[Write]) -> Vec<&Write> {
+fn last_per_id<'a>(writes: &[&'a Write]) -> Vec<&'a Write> {
     let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, w) in writes.iter().enumerate() {
         last.insert(w.id.as_str(), i);
     }
-    writes.iter().enumerate().filter(|(i, w)| last.get(w.id.as_str()) == Some(i)).map(|(_, w)| w).collect()
+    writes.iter().enumerate().filter(|(i, w)| last.get(w.id.as_str()) == Some(i)).map(|(_, w)| *w).collect()
 }
 
 /// Documents of a batch: new ones must not exist yet (another push creating
 /// the same record at once makes this one start over), others are replaced.
-async fn write_docs(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write]) -> Result<(), StoreError> {
+async fn write_docs(tx: &deadpool_postgres::Transaction<'_>, writes: &[&Write]) -> Result<(), StoreError> {
     let writes = last_per_id(writes);
     for created in [true, false] {
         // A record named twice in a batch is written once, as an update.
@@ -175,7 +178,7 @@ async fn write_docs(tx: &deadpool_postgres::Transaction<'_>, writes: &[Write]) -
 /// Query columns of a batch, one statement per table.
 async fn write_projections(
     tx: &deadpool_postgres::Transaction<'_>,
-    writes: &[Write],
+    writes: &[&Write],
     device: &str,
 ) -> Result<(), StoreError> {
     let writes = last_per_id(writes);
@@ -286,9 +289,6 @@ fn today(now: i64) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
 }
 
-/// Write the registry's own changes (roll import, merges): documents,
-/// projections, and feed entries attributed to the registry. The caller
-/// holds the feed lock.
 /// Write a planned merge in the caller's transaction (taking the feed
 /// lock): the documents, the merge row (what undo needs), the pair decided
 /// and the duplicate's other pairs superseded. The caller audits it.
@@ -319,25 +319,160 @@ pub(super) async fn write_merge(
     Ok(row)
 }
 
+/// Write the registry's own changes (roll import, merges): documents,
+/// projections, and feed entries attributed to the registry, in the order
+/// given. New records are copied in ([`copy_new`]); changed ones are
+/// upserted. The caller holds the feed lock.
 pub(super) async fn write_registry(
     tx: &deadpool_postgres::Transaction<'_>,
     writes: &[Write],
     now: i64,
 ) -> Result<(), StoreError> {
-    write_docs(tx, writes).await.map_err(|e| match e {
-        // Record ids are new UUIDv7s: taken only if the database is damaged.
-        StoreError::Raced(ids) => StoreError::Database(format!("record ids already taken: {ids}")),
-        e => e,
-    })?;
-    write_projections(tx, writes, dedup::FEED_DEVICE).await?;
-    let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
+    let (new, changed): (Vec<&Write>, Vec<&Write>) = writes.iter().partition(|w| w.created && w.first);
+    if !new.is_empty() {
+        copy_new(tx, &new).await?;
+    }
+    if !changed.is_empty() {
+        write_docs(tx, &changed).await?;
+        write_projections(tx, &changed, dedup::FEED_DEVICE).await?;
+    }
     let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
-    let changes: Vec<&[u8]> = writes.iter().map(|w| w.new_changes.as_slice()).collect();
-    let heads: Vec<&str> = writes.iter().map(|w| w.heads_json.as_str()).collect();
-    tx.execute(
-        "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-         SELECT r, w, $3, c, h, $6 FROM unnest($1::text[], $2::int[], $4::bytea[], $5::text[]) AS t(r, w, c, h)",
-        &[&ids, &wards, &dedup::FEED_DEVICE, &changes, &heads, &now],
+    copy_in(
+        tx,
+        "COPY feed(record_id, ward, device_id, changes, heads, received_at) FROM STDIN BINARY",
+        &[Type::TEXT, Type::INT4, Type::TEXT, Type::BYTEA, Type::TEXT, Type::INT8],
+        writes.iter().zip(&wards).map(|(w, ward)| -> [&(dyn ToSql + Sync); 6] {
+            [&w.id, ward, &dedup::FEED_DEVICE, &w.new_changes, &w.heads_json, &now]
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rows into one table with `COPY … FROM STDIN BINARY`: no statement per
+/// row, no arrays to take apart, and PostgreSQL inserts them a page at a
+/// time. Only for rows that cannot conflict (COPY has no ON CONFLICT).
+async fn copy_in<'a, const N: usize>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    statement: &str,
+    types: &[Type; N],
+    rows: impl Iterator<Item = [&'a (dyn ToSql + Sync); N]>,
+) -> Result<u64, StoreError> {
+    let sink = tx.copy_in::<str, bytes::Bytes>(statement).await?;
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+    for row in rows {
+        writer.as_mut().write(&row).await?;
+    }
+    Ok(writer.finish().await?)
+}
+
+/// Records the registry makes (a roll import's new residents and
+/// households): their ids are new UUIDv7s, so documents, query columns and
+/// the match queue are copied in. An id already taken fails the copy (the
+/// database is damaged) and the caller's transaction writes nothing.
+async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Result<(), StoreError> {
+    let kinds: Vec<&str> = new.iter().map(|w| w.projection.kind.as_str()).collect();
+    let wards: Vec<i32> = new.iter().map(|w| w.projection.ward as i32).collect();
+    copy_in(
+        tx,
+        "COPY docs(id, kind, ward, data, heads) FROM STDIN BINARY",
+        &[Type::TEXT, Type::TEXT, Type::INT4, Type::BYTEA, Type::TEXT],
+        new.iter()
+            .zip(&kinds)
+            .zip(&wards)
+            .map(|((w, kind), ward)| -> [&(dyn ToSql + Sync); 5] { [&w.id, kind, ward, &w.doc, &w.heads_json] }),
+    )
+    .await?;
+    let residents: Vec<(&Write, i32, Option<i32>)> = new
+        .iter()
+        .zip(&wards)
+        .filter(|(w, _)| w.projection.kind == ehcard_core::RecordKind::Resident)
+        .map(|(w, ward)| (*w, *ward, w.projection.birth_year.and_then(|y| i32::try_from(y).ok())))
+        .collect();
+    copy_in(
+        tx,
+        "COPY residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex, birth_year,
+            phone, voter_id, has_conflicts, enrolled_by, updated_at, status, merged_into, last_device_id)
+         FROM STDIN BINARY",
+        &[
+            Type::TEXT,
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT4,
+            Type::TEXT,
+            Type::TEXT,
+            Type::BOOL,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ],
+        residents.iter().map(|(w, ward, year)| -> [&(dyn ToSql + Sync); 17] {
+            let p = &w.projection;
+            [
+                &w.id,
+                ward,
+                &p.household_id,
+                &p.health_id,
+                &p.given_name,
+                &p.family_name,
+                &p.name_hi,
+                &p.sex,
+                year,
+                &p.phone,
+                &p.voter_id,
+                &p.has_conflicts,
+                &p.enrolled_by,
+                &p.updated_at,
+                &p.status,
+                &p.merged_into,
+                &dedup::FEED_DEVICE,
+            ]
+        }),
+    )
+    .await?;
+    let households: Vec<(&Write, i32, i32)> = new
+        .iter()
+        .zip(&wards)
+        .filter(|(w, _)| w.projection.kind == ehcard_core::RecordKind::Household)
+        .map(|(w, ward)| (*w, *ward, i32::try_from(w.projection.members).unwrap_or(i32::MAX)))
+        .collect();
+    copy_in(
+        tx,
+        "COPY households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
+         FROM STDIN BINARY",
+        &[Type::TEXT, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4, Type::INT8, Type::TEXT],
+        households.iter().map(|(w, ward, members)| -> [&(dyn ToSql + Sync); 9] {
+            let p = &w.projection;
+            [&w.id, ward, &p.house, &p.street, &p.locality, &p.head_id, members, &p.updated_at, &dedup::FEED_DEVICE]
+        }),
+    )
+    .await?;
+    let queued: Vec<(&Write, Option<&str>, String)> = residents
+        .iter()
+        .map(|(w, _, _)| {
+            let (person, keys) = match &w.projection.index {
+                Some((json, keys)) => {
+                    (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into()))
+                }
+                None => (None, "[]".to_string()),
+            };
+            (*w, person, keys)
+        })
+        .collect();
+    copy_in(
+        tx,
+        "COPY match_queue(record_id, queued_at, person, keys) FROM STDIN BINARY",
+        &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT],
+        queued
+            .iter()
+            .map(|(w, person, keys)| -> [&(dyn ToSql + Sync); 4] { [&w.id, &w.projection.updated_at, person, keys] }),
     )
     .await?;
     Ok(())
@@ -399,7 +534,9 @@ async fn rebuild_indexes(
         }
         tx.batch_execute(sql).await?;
     }
-    tx.batch_execute(&format!("ANALYZE {}", roll::BULK_TABLES.join(", "))).await?;
+    // The planner's statistics of what is queried by more than its key (a
+    // document is read by id; the matcher empties its queue in order).
+    tx.batch_execute("ANALYZE residents, households, feed").await?;
     Ok(())
 }
 
@@ -586,8 +723,11 @@ impl RegistryStore for PgStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ROLL_LOCK]).await?;
-        let mut known = roll::Known::default();
-        for chunk in rows.chunks(ROLL_CHUNK) {
+        let total_entries = tx.query_one("SELECT count(*) FROM roll_entries", &[]).await?.get::<_, i64>(0) as u64;
+        let mut known = roll::Known { total_entries, ..roll::Known::default() };
+        // A first extract has nothing to look up.
+        let entries_known = if known.total_entries > 0 { rows.as_slice() } else { &[] };
+        for chunk in entries_known.chunks(ROLL_CHUNK) {
             let epics: Vec<&str> = chunk.iter().map(|r| r.epic.as_str()).collect();
             let found = tx
                 .query(
@@ -600,7 +740,8 @@ impl RegistryStore for PgStore {
                 known.entries.insert(r.get(0), e);
             }
         }
-        let keys = roll::household_keys(&rows, &known.entries);
+        let any_household = tx.query_one("SELECT EXISTS (SELECT 1 FROM roll_households)", &[]).await?.get::<_, bool>(0);
+        let keys = if any_household { roll::household_keys(&rows, &known.entries) } else { Vec::new() };
         for chunk in keys.chunks(ROLL_CHUNK) {
             for r in tx.query("SELECT key, household_id FROM roll_households WHERE key = ANY($1)", &[&chunk]).await? {
                 known.households.insert(r.get(0), r.get(1));
@@ -608,7 +749,6 @@ impl RegistryStore for PgStore {
         }
         known.next_seq =
             tx.query_one("SELECT next_seq FROM roll_state WHERE id = 1", &[]).await?.get::<_, i64>(0) as u64;
-        known.total_entries = tx.query_one("SELECT count(*) FROM roll_entries", &[]).await?.get::<_, i64>(0) as u64;
         let mut docs = std::collections::HashMap::new();
         let needed = roll::docs_needed(&rows, &known);
         for chunk in needed.chunks(ROLL_CHUNK) {
@@ -652,30 +792,37 @@ impl RegistryStore for PgStore {
         if let Some(progress) = &options.progress {
             progress("recording", 0, entries.len() as u64);
         }
-        for chunk in entries.chunks(ROLL_CHUNK) {
+        // Rows the registry has not seen are copied in; rows it knows are updated.
+        let (new, seen): (Vec<&roll::EntryWrite>, Vec<&roll::EntryWrite>) =
+            entries.iter().partition(|e| !known.entries.contains_key(&e.epic));
+        copy_in(
+            &tx,
+            "COPY roll_entries(epic, record_id, household_key, row_hash, imported_at) FROM STDIN BINARY",
+            &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8],
+            new.iter()
+                .map(|e| -> [&(dyn ToSql + Sync); 5] { [&e.epic, &e.record_id, &e.household_key, &e.row_hash, &now] }),
+        )
+        .await?;
+        for chunk in seen.chunks(ROLL_CHUNK) {
             let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
             let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();
             let keys: Vec<&str> = chunk.iter().map(|e| e.household_key.as_str()).collect();
             let hashes: Vec<&str> = chunk.iter().map(|e| e.row_hash.as_str()).collect();
             tx.execute(
-                "INSERT INTO roll_entries(epic, record_id, household_key, row_hash, imported_at)
-                 SELECT t.*, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t
-                 ON CONFLICT (epic) DO UPDATE SET record_id = excluded.record_id,
-                    household_key = excluded.household_key, row_hash = excluded.row_hash,
-                    imported_at = excluded.imported_at",
+                "UPDATE roll_entries SET record_id = t.r, household_key = t.k, row_hash = t.h, imported_at = $5
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(e, r, k, h)
+                 WHERE roll_entries.epic = t.e",
                 &[&epics, &ids, &keys, &hashes, &now],
             )
             .await?;
         }
-        for chunk in households.chunks(ROLL_CHUNK) {
-            let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
-            let ids: Vec<&str> = chunk.iter().map(|(_, id)| id.as_str()).collect();
-            tx.execute(
-                "INSERT INTO roll_households(key, household_id) SELECT * FROM unnest($1::text[], $2::text[])",
-                &[&keys, &ids],
-            )
-            .await?;
-        }
+        copy_in(
+            &tx,
+            "COPY roll_households(key, household_id) FROM STDIN BINARY",
+            &[Type::TEXT, Type::TEXT],
+            households.iter().map(|(key, id)| -> [&(dyn ToSql + Sync); 2] { [key, id] }),
+        )
+        .await?;
         tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(next_seq as i64)]).await?;
         if let Some(progress) = &options.progress {
             progress("committing", 0, 1);
