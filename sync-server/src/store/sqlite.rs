@@ -2,7 +2,7 @@
 //! single ward office. One connection behind a mutex; the work runs on
 //! tokio's blocking pool.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ehcard_sync::wire::PullEntry;
@@ -32,9 +32,14 @@ const CACHE_KIB: u32 = 64 * 1024;
 /// The page cache while a roll import runs, in KiB: a large extract's
 /// pages stay in memory until it commits.
 const IMPORT_CACHE_KIB: u32 = 1024 * 1024;
+/// SQLite's automatic checkpoint threshold, in log pages (its default).
+const WAL_AUTOCHECKPOINT: u32 = 1000;
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+    /// Checkpoints running on connections of their own after large writes.
+    checkpoints: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl SqliteStore {
@@ -50,7 +55,35 @@ impl SqliteStore {
              PRAGMA cache_size = -{CACHE_KIB};"
         ))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path: path.to_path_buf(), checkpoints: Mutex::default() })
+    }
+
+    /// Copy the write-ahead log into the database file on a connection of
+    /// its own, so the next write does not wait for it. A large import
+    /// leaves its pages in the log (it is durable there); SQLite would copy
+    /// them at once, in the importing call, had the import not switched its
+    /// automatic checkpoint off. Writers go on meanwhile (a checkpoint and
+    /// one writer run together in WAL mode); the next automatic checkpoint
+    /// finds this one running and skips. A failure is logged: the log stays
+    /// valid and a later checkpoint copies it.
+    fn checkpoint_in_background(&self) {
+        let path = self.path.clone();
+        let handle = std::thread::spawn(move || {
+            let copied = Connection::open(&path).and_then(|c| {
+                c.busy_timeout(std::time::Duration::from_secs(30))?;
+                c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+            });
+            match copied {
+                Ok((log, done)) => tracing::debug!(log, done, "checkpoint after a large write"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpoint after a large write failed; a later one copies the log")
+                }
+            }
+        });
+        if let Ok(mut running) = self.checkpoints.lock() {
+            running.retain(|h| !h.is_finished());
+            running.push(handle);
+        }
     }
 
     pub(super) async fn run<T: Send + 'static>(
@@ -64,6 +97,18 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Database(format!("worker: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    /// A checkpoint still running finishes first, so a command that made a
+    /// large write leaves the database file whole and the log short.
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.checkpoints.lock() {
+            for h in running.drain(..) {
+                let _ = h.join();
+            }
+        }
     }
 }
 
@@ -215,8 +260,10 @@ fn import_roll_in(
     mut options: ImportOptions,
 ) -> Result<Summary, StoreError> {
     let tx = conn.transaction()?;
-    let mut known = roll::Known::default();
-    {
+    let total_entries = tx.query_row("SELECT count(*) FROM roll_entries", [], |r| r.get::<_, i64>(0))? as u64;
+    let mut known = roll::Known { total_entries, ..roll::Known::default() };
+    // A first extract has nothing to look up row by row.
+    if known.total_entries > 0 {
         let mut entry =
             tx.prepare_cached("SELECT record_id, household_key, row_hash FROM roll_entries WHERE epic = ?1")?;
         for row in &rows {
@@ -229,6 +276,8 @@ fn import_roll_in(
                 known.entries.insert(row.epic.clone(), e);
             }
         }
+    }
+    if tx.query_row("SELECT EXISTS (SELECT 1 FROM roll_households)", [], |r| r.get::<_, bool>(0))? {
         let mut household = tx.prepare_cached("SELECT household_id FROM roll_households WHERE key = ?1")?;
         for key in roll::household_keys(&rows, &known.entries) {
             if let Some(id) = household.query_row([&key], |r| r.get::<_, String>(0)).optional()? {
@@ -237,7 +286,6 @@ fn import_roll_in(
         }
     }
     known.next_seq = tx.query_row("SELECT next_seq FROM roll_state WHERE id = 1", [], |r| r.get::<_, i64>(0))? as u64;
-    known.total_entries = tx.query_row("SELECT count(*) FROM roll_entries", [], |r| r.get::<_, i64>(0))? as u64;
     let mut docs = std::collections::HashMap::new();
     {
         let mut select = tx.prepare_cached("SELECT data FROM docs WHERE id = ?1")?;
@@ -587,16 +635,26 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn import_roll(&self, rows: Vec<RollRow>, options: ImportOptions) -> Result<Summary, StoreError> {
-        self.run(move |conn| {
+        let imported = self.run(move |conn| {
             // A large import keeps its pages in memory rather than spilling
             // them to the log mid-transaction, and sorts index keys on two
             // threads; the connection goes back to its usual cache after.
-            conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}; PRAGMA threads = 2;"))?;
+            // Its commit leaves the pages in the log for a checkpoint of its
+            // own (below) rather than copying them before it returns.
+            conn.execute_batch(&format!(
+                "PRAGMA cache_size = -{IMPORT_CACHE_KIB}; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = 0;"
+            ))?;
             let imported = import_roll_in(conn, rows, options);
-            conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB}; PRAGMA threads = 0;"))?;
+            conn.execute_batch(&format!(
+                "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA threads = 0; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT};"
+            ))?;
             imported
         })
-        .await
+        .await;
+        if imported.is_ok() {
+            self.checkpoint_in_background();
+        }
+        imported
     }
 
     async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {
@@ -772,4 +830,51 @@ fn staff_row(conn: &Connection, name: &str) -> Result<Option<Staff>, StoreError>
         Ok(Staff { name, role: super::staff_role(&role)?, password_hash, created_at, disabled_at })
     })
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An import leaves its pages in the log and a checkpoint of its own
+    /// copies them into the database file: none is left behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_is_checkpointed_after_it_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        // Another connection stays open, so closing the store is not the
+        // last close (which would checkpoint the log by itself).
+        let other = Connection::open(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let header = "epic,name_en,relation_type,relation_name_en,age,sex,house_no,section,ward,part_no,serial_no\n";
+        let body: String = (0..3000)
+            .map(|i| format!("ABC{i:07},Ram Sharma,F,Shyam Sharma,40,M,{},S,12,1,{}\n", i / 3, i + 1))
+            .collect();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let options = roll::ParseOptions { as_of: today, today, max_errors: 10 };
+        let parsed = roll::parse(format!("{header}{body}").as_bytes(), &options, &|_| {}).unwrap();
+        let summary = store
+            .import_roll(
+                parsed.rows,
+                ImportOptions {
+                    now: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+                    entropy: Box::new(ehcard_core::SeededEntropy::new(7)),
+                    progress: None,
+                    indexes: roll::Indexes::Rebuild,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(summary.added, 3000);
+        drop(store); // waits for the checkpoint
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(after > before + 1_000_000, "the database file holds the import: {before} -> {after} bytes");
+        let (log, copied): (i64, i64) =
+            other.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?))).unwrap();
+        assert_eq!(log, copied, "every page in the log is in the database file");
+        let residents: i64 = other.query_row("SELECT count(*) FROM residents", [], |r| r.get(0)).unwrap();
+        assert_eq!(residents, 3000);
+    }
 }
