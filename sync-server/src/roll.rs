@@ -712,7 +712,7 @@ impl Plan<'_> {
         let Plan { jobs, rows, now, .. } = self;
         let ctx = EditContext::new(now, ENROLLED_BY);
         let builder = Builder { rows, ctx, actor: roll_actor(), now };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let threads = ehcard_core::par::threads();
         let mut shares: Vec<Vec<Vec<Job>>> = (0..threads).map(|_| Vec::new()).collect();
         let mut jobs = jobs.into_iter().peekable();
         let mut chunks = 0;
@@ -1028,6 +1028,23 @@ mod tests {
         parse(format!("{HEADER}{body}").as_bytes(), &options(), &|_| {}).unwrap()
     }
 
+    /// Options of a test import: a fixed moment and seeded ids.
+    fn import_options() -> ImportOptions {
+        ImportOptions {
+            now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
+            entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
+            progress: None,
+            indexes: Indexes::Auto,
+        }
+    }
+
+    /// `rows` people, three to a house.
+    fn three_to_a_house(rows: usize) -> Parsed {
+        let body: String =
+            (0..rows).map(|i| format!("ABC{:07},Ram Sharma,,,,,40,,M,{},S,12,1,1\n", i, i / 3)).collect();
+        parse_str(&body)
+    }
+
     #[test]
     fn a_row_maps_to_resident_fields() {
         let p = parse_str("abc1234567,Ram Kumar Sharma,राम कुमार शर्मा,F,Shyam Sharma,,40,,M,12 A,Gali 4,12,7,101\n");
@@ -1128,12 +1145,7 @@ mod tests {
             "ABC1234567,Ram Sharma,,,,,40,,M,1,S,12,1,1\nABC1234568,Sita Sharma,,,,,38,,F,1,S,12,1,2\n\
              ABC1234569,Imran Khan,,,,,30,,M,2,S,131,1,3\n",
         );
-        let mut o = ImportOptions {
-            now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
-            entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
-            progress: None,
-            indexes: Indexes::Auto,
-        };
+        let mut o = import_options();
         let known = Known { next_seq: 5, ..Known::default() };
         let plan = plan(&p.rows, &known, &HashMap::new(), &mut o).unwrap();
         assert_eq!(plan.summary.added, 3);
@@ -1162,15 +1174,8 @@ mod tests {
 
     #[test]
     fn chunks_reach_the_writer_in_feed_order() {
-        let body: String =
-            (0..12_000).map(|i| format!("ABC{:07},Ram Sharma,,,,,40,,M,{},S,12,1,1\n", i, i / 3)).collect();
-        let p = parse_str(&body);
-        let mut o = ImportOptions {
-            now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
-            entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
-            progress: None,
-            indexes: Indexes::Auto,
-        };
+        let p = three_to_a_house(12_000);
+        let mut o = import_options();
         let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
         let expected = plan.writes();
         assert!(expected > 4 * BUILD_CHUNK);
@@ -1193,15 +1198,8 @@ mod tests {
 
     #[test]
     fn a_failing_writer_stops_the_build() {
-        let body: String =
-            (0..5000).map(|i| format!("ABC{:07},Ram Sharma,,,,,40,,M,{},S,12,1,1\n", i, i / 3)).collect();
-        let p = parse_str(&body);
-        let mut o = ImportOptions {
-            now: DateTime::from_timestamp(1_795_000_000, 0).unwrap(),
-            entropy: Box::new(ehcard_core::SeededEntropy::new(1)),
-            progress: None,
-            indexes: Indexes::Auto,
-        };
+        let p = three_to_a_house(5000);
+        let mut o = import_options();
         let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
         assert!(plan.writes() > BUILD_CHUNK);
         let mut calls = 0;

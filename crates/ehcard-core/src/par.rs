@@ -1,9 +1,14 @@
 //! Spreading CPU-bound work over the machine's cores (document building and
 //! merging), keeping results in input order.
 
-/// `f` over `items` on up to `available_parallelism` threads; results in order.
+/// How many threads CPU-bound work uses: one per core, at most eight.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+}
+
+/// `f` over `items` on up to [`threads`] threads; results in order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let threads = threads();
     if threads < 2 || items.len() < 32 {
         return items.iter().map(f).collect();
     }
