@@ -329,6 +329,15 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// The match queue's row of this resident: the person (JSON; none when
+    /// merged away) and the blocking keys (a JSON array).
+    pub fn queue_row(&self) -> (Option<&str>, String) {
+        match &self.index {
+            Some((json, keys)) => (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())),
+            None => (None, "[]".to_string()),
+        }
+    }
+
     pub fn of(r: &Record) -> Projection {
         let f = &r.fields;
         let t = |p: &str| f.text(p).map(str::to_string);

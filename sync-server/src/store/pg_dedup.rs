@@ -23,15 +23,7 @@ pub async fn queue<C: GenericClient>(c: &C, writes: &[&Write]) -> Result<(), Sto
     }
     let ids: Vec<&str> = residents.iter().map(|w| w.id.as_str()).collect();
     let at: Vec<i64> = residents.iter().map(|w| w.projection.updated_at).collect();
-    let people: Vec<Option<&str>> =
-        residents.iter().map(|w| w.projection.index.as_ref().map(|(j, _)| j.as_str())).collect();
-    let keys: Vec<String> = residents
-        .iter()
-        .map(|w| {
-            let ks = w.projection.index.as_ref().map(|(_, k)| k.as_slice()).unwrap_or_default();
-            serde_json::to_string(ks).unwrap_or_else(|_| "[]".into())
-        })
-        .collect();
+    let (people, keys): (Vec<Option<&str>>, Vec<String>) = residents.iter().map(|w| w.projection.queue_row()).unzip();
     c.execute(
         "INSERT INTO match_queue(record_id, queued_at, person, keys)
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[])

@@ -77,16 +77,7 @@ impl PgStore {
             write_docs(&tx, &all).await?;
             write_projections(&tx, &all, &device.id).await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
-            let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
-            let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
-            let changes: Vec<&[u8]> = writes.iter().map(|w| w.new_changes.as_slice()).collect();
-            let heads: Vec<&str> = writes.iter().map(|w| w.heads_json.as_str()).collect();
-            tx.execute(
-                "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-                 SELECT r, w, $3, c, h, $6 FROM unnest($1::text[], $2::int[], $4::bytea[], $5::text[]) AS t(r, w, c, h)",
-                &[&ids, &wards, &device.id, &changes, &heads, &now],
-            )
-            .await?;
+            append_feed(&tx, &writes, &device.id, now).await?;
         }
         tx.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
         if let Some(a) = super::push_audit(device, items.len(), &writes, now) {
@@ -336,13 +327,24 @@ pub(super) async fn write_registry(
         write_docs(tx, &changed).await?;
         write_projections(tx, &changed, dedup::FEED_DEVICE).await?;
     }
+    append_feed(tx, writes, dedup::FEED_DEVICE, now).await
+}
+
+/// Feed entries of `writes`, in their order, attributed to `device`. The
+/// caller holds the feed lock.
+async fn append_feed(
+    tx: &deadpool_postgres::Transaction<'_>,
+    writes: &[Write],
+    device: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
     copy_in(
         tx,
         "COPY feed(record_id, ward, device_id, changes, heads, received_at) FROM STDIN BINARY",
         &[Type::TEXT, Type::INT4, Type::TEXT, Type::BYTEA, Type::TEXT, Type::INT8],
         writes.iter().zip(&wards).map(|(w, ward)| -> [&(dyn ToSql + Sync); 6] {
-            [&w.id, ward, &dedup::FEED_DEVICE, &w.new_changes, &w.heads_json, &now]
+            [&w.id, ward, &device, &w.new_changes, &w.heads_json, &now]
         }),
     )
     .await?;
@@ -351,13 +353,17 @@ pub(super) async fn write_registry(
 
 /// Rows into one table with `COPY … FROM STDIN BINARY`: no statement per
 /// row, no arrays to take apart, and PostgreSQL inserts them a page at a
-/// time. Only for rows that cannot conflict (COPY has no ON CONFLICT).
+/// time. Only for rows that cannot conflict (COPY has no ON CONFLICT). No
+/// rows: no statement.
 async fn copy_in<'a, const N: usize>(
     tx: &deadpool_postgres::Transaction<'_>,
     statement: &str,
     types: &[Type; N],
-    rows: impl Iterator<Item = [&'a (dyn ToSql + Sync); N]>,
+    rows: impl ExactSizeIterator<Item = [&'a (dyn ToSql + Sync); N]>,
 ) -> Result<u64, StoreError> {
+    if rows.len() == 0 {
+        return Ok(0);
+    }
     let sink = tx.copy_in::<str, bytes::Bytes>(statement).await?;
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
     for row in rows {
@@ -454,25 +460,15 @@ async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Re
         }),
     )
     .await?;
-    let queued: Vec<(&Write, Option<&str>, String)> = residents
-        .iter()
-        .map(|(w, _, _)| {
-            let (person, keys) = match &w.projection.index {
-                Some((json, keys)) => {
-                    (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into()))
-                }
-                None => (None, "[]".to_string()),
-            };
-            (*w, person, keys)
-        })
-        .collect();
+    let queued: Vec<(&Write, (Option<&str>, String))> =
+        residents.iter().map(|(w, _, _)| (*w, w.projection.queue_row())).collect();
     copy_in(
         tx,
         "COPY match_queue(record_id, queued_at, person, keys) FROM STDIN BINARY",
         &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT],
         queued
             .iter()
-            .map(|(w, person, keys)| -> [&(dyn ToSql + Sync); 4] { [&w.id, &w.projection.updated_at, person, keys] }),
+            .map(|(w, (person, keys))| -> [&(dyn ToSql + Sync); 4] { [&w.id, &w.projection.updated_at, person, keys] }),
     )
     .await?;
     Ok(())

@@ -18,10 +18,7 @@ fn people_from(rows: Vec<String>) -> Vec<Person> {
 /// Queue a resident just written for the matcher (one row, in the write's
 /// transaction; the index itself is written by the background matcher).
 pub fn queue(conn: &Connection, id: &str, p: &Projection) -> Result<(), StoreError> {
-    let (person, keys) = match &p.index {
-        Some((json, keys)) => (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())),
-        None => (None, "[]".to_string()),
-    };
+    let (person, keys) = p.queue_row();
     conn.prepare_cached(
         "INSERT INTO match_queue(record_id, queued_at, person, keys) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
