@@ -112,22 +112,48 @@ fn indexes(backend: &Backend) -> Vec<(String, String)> {
                 .unwrap();
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
         }
-        Backend::Postgres(cluster) => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(conn);
-                let rows = client
-                    .query(
-                        "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
-                        &[],
-                    )
-                    .await
-                    .unwrap();
-                rows.iter().map(|r| (r.get(0), r.get(1))).collect()
-            })
-        }
+        Backend::Postgres(cluster) => pg_text_rows(
+            cluster,
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+        )
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect(),
     }
+}
+
+/// The rows of a query on a PostgreSQL registry whose columns are all text.
+fn pg_text_rows(cluster: &crate::pg::PgCluster, sql: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let rows = client.query(sql, &[]).await.unwrap();
+        rows.iter().map(|r| (0..r.len()).map(|i| r.get::<_, String>(i)).collect()).collect()
+    })
+}
+
+/// Every text column of the PostgreSQL registry compares as bytes
+/// (`0006_bytewise_text.sql`): ids, keys and codes are compared without
+/// the locale, as SQLite compares them, and a later migration that adds a
+/// text column without `COLLATE "C"` is caught here.
+#[test]
+fn every_text_column_of_the_postgres_registry_compares_as_bytes() {
+    let backend = Backend::postgres();
+    let server = Server::start(backend.clone());
+    let Backend::Postgres(cluster) = &*backend else { unreachable!() };
+    let text = pg_text_rows(
+        cluster,
+        "SELECT c.table_name::text || '.' || c.column_name::text, coalesce(c.collation_name::text, 'default')
+         FROM information_schema.columns c
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.data_type = 'text'
+         ORDER BY 1",
+    );
+    assert!(text.iter().any(|c| c[0] == "residents.id"), "{text:?}");
+    let other: Vec<_> = text.iter().filter(|c| c[1] != "C").collect();
+    assert!(other.is_empty(), "text columns that compare by locale: {other:?}");
+    drop(server);
 }
 
 /// `--indexes rebuild` (what a large first extract does by itself): the
@@ -143,6 +169,16 @@ fn a_bulk_import_builds_every_index_again(backend: Arc<Backend>) {
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((s["added"].as_i64(), s["households_added"].as_i64()), (Some(40), Some(16)), "{s}");
     assert_eq!(indexes(&backend), before, "the same indexes, defined the same way");
+    if let Backend::Postgres(cluster) = &*backend {
+        // The planner's statistics were refreshed after the commit, before
+        // the command returned.
+        let analyzed = pg_text_rows(
+            cluster,
+            "SELECT relname::text FROM pg_stat_user_tables
+             WHERE relname IN ('residents', 'households', 'feed') AND last_analyze IS NOT NULL ORDER BY 1",
+        );
+        assert_eq!(analyzed.concat(), ["feed", "households", "residents"]);
+    }
     // The rows are there and read through the rebuilt indexes.
     let again =
         server.admin(&["import-roll", sample().to_str().unwrap(), "--as-of", AS_OF, "--json", "--indexes", "keep"]);

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-postgres/0003_duplicates.sql"),
     include_str!("../../../schema/migrations/server-postgres/0004_staff.sql"),
     include_str!("../../../schema/migrations/server-postgres/0005_console.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0006_bytewise_text.sql"),
 ];
 /// One roll import at a time (they share the eHealth ID counter).
 const ROLL_LOCK: i64 = FEED_LOCK + 2;
