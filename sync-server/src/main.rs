@@ -592,6 +592,7 @@ async fn import_roll(
             detail: serde_json::json!({"summary": summary, "new_duplicate_pairs": pairs}),
         })
         .await?;
+    store.settle().await;
     let rate = rows as f64 / seconds.max(1e-9);
     if json {
         let mut v = serde_json::to_value(&summary)?;

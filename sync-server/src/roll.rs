@@ -161,8 +161,8 @@ pub struct Parsed {
 struct Cols(HashMap<&'static str, usize>);
 
 impl Cols {
-    fn get<'a>(&self, rec: &'a [String], name: &str) -> &'a str {
-        self.0.get(name).and_then(|i| rec.get(*i)).map(|s| s.trim()).unwrap_or("")
+    fn get<'a>(&self, rec: &'a csv::StringRecord, name: &str) -> &'a str {
+        self.0.get(name).and_then(|i| rec.get(*i)).map(str::trim).unwrap_or("")
     }
 }
 
@@ -204,7 +204,7 @@ pub fn parse(data: &[u8], options: &ParseOptions, progress: &(dyn Fn(u64) + Sync
     let cols = Cols(cols);
 
     // Split into rows first (cheap), then check rows on every core.
-    let mut raw_rows: Vec<(u64, Result<Vec<String>, RowError>)> = Vec::new();
+    let mut raw_rows: Vec<(u64, Result<csv::StringRecord, RowError>)> = Vec::new();
     for rec in records {
         let rec = match rec {
             Ok(r) => r,
@@ -216,7 +216,7 @@ pub fn parse(data: &[u8], options: &ParseOptions, progress: &(dyn Fn(u64) + Sync
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        raw_rows.push((line, cells(&rec, &header, width, line)));
+        raw_rows.push((line, cells(rec, &header, width, line)));
     }
     let done = AtomicU64::new(0);
     let checked = ehcard_core::par::map(&raw_rows, |(line, cells)| {
@@ -230,6 +230,8 @@ pub fn parse(data: &[u8], options: &ParseOptions, progress: &(dyn Fn(u64) + Sync
         }
     });
     progress(raw_rows.len() as u64);
+    // The rows' cells are in their fields now.
+    drop(raw_rows);
 
     let mut out = Parsed { ignored_columns: ignored, ..Parsed::default() };
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -287,9 +289,15 @@ pub fn parse(data: &[u8], options: &ParseOptions, progress: &(dyn Fn(u64) + Sync
     Ok(out)
 }
 
-/// A record's cells as text, padded to the header's width; a row with a
-/// different number of cells, or a cell that is not UTF-8, is an error.
-fn cells(rec: &csv::ByteRecord, header: &csv::ByteRecord, width: usize, line: u64) -> Result<Vec<String>, RowError> {
+/// A record's cells as text (one buffer for the row); a row with a
+/// different number of cells than the header, or a cell that is not UTF-8,
+/// is an error.
+fn cells(
+    rec: csv::ByteRecord,
+    header: &csv::ByteRecord,
+    width: usize,
+    line: u64,
+) -> Result<csv::StringRecord, RowError> {
     if rec.len() != width {
         return Err(RowError {
             line,
@@ -298,17 +306,16 @@ fn cells(rec: &csv::ByteRecord, header: &csv::ByteRecord, width: usize, line: u6
             message: format!("has {} columns, the header has {width} (a cut or unquoted line?)", rec.len()),
         });
     }
-    rec.iter()
-        .zip(header.iter())
-        .map(|(cell, name)| {
-            std::str::from_utf8(cell).map(str::to_string).map_err(|_| RowError {
-                line,
-                column: String::from_utf8_lossy(name).trim().to_string(),
-                value: String::from_utf8_lossy(cell).into_owned(),
-                message: "is not UTF-8 text (save the file as UTF-8)".into(),
-            })
-        })
-        .collect()
+    csv::StringRecord::from_byte_record(rec).map_err(|e| {
+        let field = e.utf8_error().field();
+        let rec = e.into_byte_record();
+        RowError {
+            line,
+            column: String::from_utf8_lossy(header.get(field).unwrap_or_default()).trim().to_string(),
+            value: String::from_utf8_lossy(rec.get(field).unwrap_or_default()).into_owned(),
+            message: "is not UTF-8 text (save the file as UTF-8)".into(),
+        }
+    })
 }
 
 /// `M`/`F`/`T` and words, to the model's values.
@@ -354,7 +361,12 @@ fn column_of(path: &str, has_en_name: bool) -> &'static str {
 }
 
 /// Check one row through the model's field rules.
-fn check_row(line: u64, rec: &[String], cols: &Cols, options: &ParseOptions) -> Result<RollRow, Vec<RowError>> {
+fn check_row(
+    line: u64,
+    rec: &csv::StringRecord,
+    cols: &Cols,
+    options: &ParseOptions,
+) -> Result<RollRow, Vec<RowError>> {
     let mut fields = Fields::default();
     let mut errors: Vec<RowError> = Vec::new();
     let today = options.today;
@@ -858,22 +870,23 @@ pub fn plan<'a>(
     });
 
     // New ids are handed out in ascending order, in the order the documents
-    // are written, so the registry's id indexes grow at one end rather than
-    // taking 100,000 inserts at random places (they are UUIDv7s of this
-    // moment either way).
-    let fresh_ids = |n: usize, entropy: &mut dyn Entropy| -> Vec<RecordId> {
-        let mut ids: Vec<RecordId> = (0..n).map(|_| RecordId::new_v7(now_ms, entropy)).collect();
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids
-    };
+    // are written (new households, then new residents), so the registry's
+    // id indexes grow at their right-hand end, where PostgreSQL appends
+    // without searching the tree, rather than taking 100,000 inserts at
+    // random places (they are UUIDv7s of this moment either way). Each list
+    // is kept largest first: `pop` hands out the next.
     let new_keys = rows
         .iter()
         .map(|r| r.household_key.as_str())
         .filter(|k| !known.households.contains_key(*k))
         .collect::<std::collections::HashSet<&str>>()
         .len();
-    let mut household_ids = fresh_ids(new_keys, options.entropy.as_mut());
-    let mut resident_ids = fresh_ids(new_rows.len(), options.entropy.as_mut());
+    let mut random = vec![0u8; (new_keys + new_rows.len()) * 10];
+    options.entropy.fill(&mut random);
+    let mut resident_ids: Vec<RecordId> =
+        random.as_chunks::<10>().0.iter().map(|r| RecordId::v7_from(now_ms, r)).collect();
+    resident_ids.sort_unstable_by(|a, b| b.cmp(a));
+    let mut household_ids = resident_ids.split_off(new_rows.len());
 
     // Households: existing ones gain or lose members; new keys get new ones.
     let mut new_households: Vec<NewHousehold> = Vec::new();
@@ -1000,7 +1013,12 @@ pub fn plan<'a>(
     }
     summary.households_added = new_households.len() as u64;
     summary.added = residents.len() as u64;
-    let households: Vec<(String, String)> = new_households.iter().map(|h| (h.key.clone(), h.id.to_string())).collect();
+    // The roll's own rows go in by key order: their primary keys grow at
+    // one end (a first extract) or are visited in one sweep.
+    let mut households: Vec<(String, String)> =
+        new_households.iter().map(|h| (h.key.clone(), h.id.to_string())).collect();
+    households.sort_unstable();
+    entries.sort_unstable_by(|a: &EntryWrite, b: &EntryWrite| a.epic.cmp(&b.epic));
     let mut jobs =
         Vec::with_capacity(new_households.len() + household_writes.len() + residents.len() + resident_writes.len());
     jobs.extend(new_households.into_iter().map(Job::Household));
@@ -1194,6 +1212,9 @@ mod tests {
         let ids: Vec<&str> = writes[households..].iter().filter_map(|w| w.projection.health_id.as_deref()).collect();
         assert_eq!(ids.len(), 12_000);
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "residents out of order");
+        // Record ids ascend in the order they are written, across kinds: the
+        // id indexes grow at one end.
+        assert!(writes.windows(2).all(|w| w[0].id < w[1].id), "record ids out of order");
     }
 
     #[test]

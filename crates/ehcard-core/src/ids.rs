@@ -26,7 +26,13 @@ impl RecordId {
     pub fn new_v7(unix_millis: u64, entropy: &mut dyn Entropy) -> Self {
         let mut random = [0u8; 10];
         entropy.fill(&mut random);
-        RecordId(uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid())
+        RecordId::v7_from(unix_millis, &random)
+    }
+
+    /// A UUIDv7 of this moment from 10 random bytes the caller drew (many
+    /// ids at once: one draw from the operating system for all of them).
+    pub fn v7_from(unix_millis: u64, random: &[u8; 10]) -> Self {
+        RecordId(uuid::Builder::from_unix_timestamp_millis(unix_millis, random).into_uuid())
     }
 
     pub fn as_uuid(&self) -> &Uuid {

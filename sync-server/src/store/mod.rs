@@ -203,6 +203,11 @@ pub trait RegistryStore:
         rows: Vec<crate::roll::RollRow>,
         options: crate::roll::ImportOptions,
     ) -> Result<crate::roll::Summary, StoreError>;
+    /// Wait for the work a bulk write left running after it committed:
+    /// SQLite copying its log into the database file, PostgreSQL
+    /// refreshing the planner's statistics. Both run beside other work; a
+    /// command calls this before it exits, a server never needs to.
+    async fn settle(&self) {}
 
     // Duplicates (`crate::dedup`).
     /// The matcher's view of these residents (those not merged away).

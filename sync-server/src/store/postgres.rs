@@ -6,11 +6,12 @@
 //! before appending to the feed, so feed sequence numbers become visible in
 //! order and a pull never skips an entry that commits later.
 
+use bytes::BufMut;
 use deadpool_postgres::{Config, Pool, PoolConfig, Runtime};
 use ehcard_sync::wire::PullEntry;
+use futures_util::SinkExt;
 use tokio_postgres::NoTls;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 
 use ehcard_match::Person;
 
@@ -35,10 +36,14 @@ const MIGRATIONS: &[&str] = &[
 const ROLL_LOCK: i64 = FEED_LOCK + 2;
 /// Rows per statement in the roll import's bulk writes.
 const ROLL_CHUNK: usize = 5000;
+/// Bytes per message of a bulk copy ([`copy_in`]).
+const COPY_MESSAGE: usize = 256 * 1024;
 pub(super) const FEED_LOCK: i64 = 0x6568_6361_7264; // "ehcard"
 
 pub struct PgStore {
     pub(super) pool: Pool,
+    /// Statistics being refreshed after a bulk write ([`RegistryStore::settle`]).
+    analyzing: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -51,7 +56,7 @@ impl PgStore {
             .map_err(|e| StoreError::Database(format!("cannot use {url}: {e}")))?;
         // Fail now, with the reason, rather than at the first request.
         drop(pool.get().await.map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?);
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, analyzing: std::sync::Mutex::default() })
     }
 }
 
@@ -355,7 +360,10 @@ async fn append_feed(
 /// Rows into one table with `COPY … FROM STDIN BINARY`: no statement per
 /// row, no arrays to take apart, and PostgreSQL inserts them a page at a
 /// time. Only for rows that cannot conflict (COPY has no ON CONFLICT). No
-/// rows: no statement.
+/// rows: no statement. The rows are encoded here, in PostgreSQL's binary
+/// copy format, into messages of [`COPY_MESSAGE`] bytes: one hand-over to
+/// the connection and one socket write for each, where tokio-postgres's
+/// own writer sends one every 4 KiB.
 async fn copy_in<'a, const N: usize>(
     tx: &deadpool_postgres::Transaction<'_>,
     statement: &str,
@@ -366,11 +374,34 @@ async fn copy_in<'a, const N: usize>(
         return Ok(0);
     }
     let sink = tx.copy_in::<str, bytes::Bytes>(statement).await?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+    let mut sink = std::pin::pin!(sink);
+    let mut buf = bytes::BytesMut::with_capacity(COPY_MESSAGE + COPY_MESSAGE / 4);
+    // Signature, flags, header extension length.
+    buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.put_i32(0);
+    buf.put_i32(0);
+    let fields = i16::try_from(N).map_err(|_| StoreError::Database(format!("{N} columns in one COPY")))?;
     for row in rows {
-        writer.as_mut().write(&row).await?;
+        buf.put_i16(fields);
+        for (value, ty) in row.iter().zip(types) {
+            let at = buf.len();
+            buf.put_i32(0);
+            let len = match value.to_sql_checked(ty, &mut buf) {
+                Ok(IsNull::Yes) => -1,
+                Ok(IsNull::No) => i32::try_from(buf.len() - at - 4)
+                    .map_err(|_| StoreError::Database(format!("a value of more than 2 GiB for {statement}")))?,
+                Err(e) => return Err(StoreError::Database(format!("a value for {statement}: {e}"))),
+            };
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        if buf.len() >= COPY_MESSAGE {
+            sink.send(buf.split().freeze()).await?;
+            buf.reserve(COPY_MESSAGE + COPY_MESSAGE / 4);
+        }
     }
-    Ok(writer.finish().await?)
+    buf.put_i16(-1);
+    sink.send(buf.freeze()).await?;
+    Ok(sink.finish().await?)
 }
 
 /// Records the registry makes (a roll import's new residents and
@@ -475,6 +506,49 @@ async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Re
     Ok(())
 }
 
+/// The roll's own rows of an import: entries the registry has not seen
+/// are copied in, entries it knows are updated, new households' keys are
+/// copied in.
+async fn record_roll(
+    tx: &deadpool_postgres::Transaction<'_>,
+    entries: &[roll::EntryWrite],
+    households: &[(String, String)],
+    known: &roll::Known,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (new, seen): (Vec<&roll::EntryWrite>, Vec<&roll::EntryWrite>) =
+        entries.iter().partition(|e| !known.entries.contains_key(&e.epic));
+    copy_in(
+        tx,
+        "COPY roll_entries(epic, record_id, household_key, row_hash, imported_at) FROM STDIN BINARY",
+        &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8],
+        new.iter()
+            .map(|e| -> [&(dyn ToSql + Sync); 5] { [&e.epic, &e.record_id, &e.household_key, &e.row_hash, &now] }),
+    )
+    .await?;
+    for chunk in seen.chunks(ROLL_CHUNK) {
+        let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
+        let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();
+        let keys: Vec<&str> = chunk.iter().map(|e| e.household_key.as_str()).collect();
+        let hashes: Vec<&str> = chunk.iter().map(|e| e.row_hash.as_str()).collect();
+        tx.execute(
+            "UPDATE roll_entries SET record_id = t.r, household_key = t.k, row_hash = t.h, imported_at = $5
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(e, r, k, h)
+             WHERE roll_entries.epic = t.e",
+            &[&epics, &ids, &keys, &hashes, &now],
+        )
+        .await?;
+    }
+    copy_in(
+        tx,
+        "COPY roll_households(key, household_id) FROM STDIN BINARY",
+        &[Type::TEXT, Type::TEXT],
+        households.iter().map(|(key, id)| -> [&(dyn ToSql + Sync); 2] { [key, id] }),
+    )
+    .await?;
+    Ok(())
+}
+
 /// About how many documents the registry holds: the planner's estimate
 /// (kept by autovacuum), or a count where there is none yet.
 async fn docs_estimate(tx: &deadpool_postgres::Transaction<'_>) -> Result<u64, StoreError> {
@@ -517,8 +591,7 @@ async fn drop_secondary_indexes(
     Ok(made)
 }
 
-/// Build dropped indexes again, with memory to sort in, and refresh the
-/// planner's statistics of the tables a bulk write filled.
+/// Build dropped indexes again, with memory to sort in.
 async fn rebuild_indexes(
     tx: &deadpool_postgres::Transaction<'_>,
     statements: &[String],
@@ -531,10 +604,35 @@ async fn rebuild_indexes(
         }
         tx.batch_execute(sql).await?;
     }
-    // The planner's statistics of what is queried by more than its key (a
-    // document is read by id; the matcher empties its queue in order).
-    tx.batch_execute("ANALYZE residents, households, feed").await?;
     Ok(())
+}
+
+impl PgStore {
+    /// Refresh the planner's statistics of the tables a bulk write filled,
+    /// after it committed, on a connection of its own (like autovacuum's
+    /// analyze, which would come to them later): readers are not held up
+    /// and the import's transaction is not made longer. Only what is queried
+    /// by more than its key (a document is read by id; the matcher empties
+    /// its queue in order).
+    fn analyze_in_background(&self) {
+        let pool = self.pool.clone();
+        let task = tokio::spawn(async move {
+            let analyzed = async {
+                pool.get().await?.batch_execute("ANALYZE residents, households, feed").await?;
+                Ok::<_, StoreError>(())
+            };
+            match analyzed.await {
+                Ok(()) => tracing::debug!("statistics refreshed after a large write"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "refreshing statistics after a large write failed; autovacuum will")
+                }
+            }
+        });
+        if let Ok(mut running) = self.analyzing.lock() {
+            running.retain(|t| !t.is_finished());
+            running.push(task);
+        }
+    }
 }
 
 /// A resident's document, locked for the rest of the transaction.
@@ -759,7 +857,7 @@ impl RegistryStore for PgStore {
         // Documents are built on every core while this thread writes the
         // previous chunk (waiting on PostgreSQL in between).
         let progress = options.progress.clone();
-        let (entries, households, next_seq, summary) = tokio::task::block_in_place(|| {
+        let (next_seq, summary, rebuilt) = tokio::task::block_in_place(|| {
             let mut plan = roll::plan(&rows, &known, &docs, &mut options)?;
             let total = plan.writes() as u64;
             let entries = std::mem::take(&mut plan.entries);
@@ -773,7 +871,17 @@ impl RegistryStore for PgStore {
                 Vec::new()
             };
             let mut written = 0u64;
+            let mut recorded = false;
+            // The roll's own rows go first, while the builders make the
+            // first chunks of documents (the database is idle otherwise).
+            let mut record = || -> Result<(), StoreError> {
+                if !std::mem::replace(&mut recorded, true) {
+                    runtime.block_on(record_roll(&tx, &entries, &households, &known, now))?;
+                }
+                Ok(())
+            };
             plan.build(&mut |chunk| {
+                record()?;
                 runtime.block_on(write_registry(&tx, &chunk, now))?;
                 written += chunk.len() as u64;
                 if let Some(progress) = &progress {
@@ -781,51 +889,28 @@ impl RegistryStore for PgStore {
                 }
                 Ok(())
             })?;
+            record()?;
             if !dropped.is_empty() {
                 runtime.block_on(rebuild_indexes(&tx, &dropped, progress.as_ref()))?;
             }
-            Ok::<_, StoreError>((entries, households, next_seq, summary))
+            Ok::<_, StoreError>((next_seq, summary, !dropped.is_empty()))
         })?;
-        if let Some(progress) = &options.progress {
-            progress("recording", 0, entries.len() as u64);
-        }
-        // Rows the registry has not seen are copied in; rows it knows are updated.
-        let (new, seen): (Vec<&roll::EntryWrite>, Vec<&roll::EntryWrite>) =
-            entries.iter().partition(|e| !known.entries.contains_key(&e.epic));
-        copy_in(
-            &tx,
-            "COPY roll_entries(epic, record_id, household_key, row_hash, imported_at) FROM STDIN BINARY",
-            &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8],
-            new.iter()
-                .map(|e| -> [&(dyn ToSql + Sync); 5] { [&e.epic, &e.record_id, &e.household_key, &e.row_hash, &now] }),
-        )
-        .await?;
-        for chunk in seen.chunks(ROLL_CHUNK) {
-            let epics: Vec<&str> = chunk.iter().map(|e| e.epic.as_str()).collect();
-            let ids: Vec<&str> = chunk.iter().map(|e| e.record_id.as_str()).collect();
-            let keys: Vec<&str> = chunk.iter().map(|e| e.household_key.as_str()).collect();
-            let hashes: Vec<&str> = chunk.iter().map(|e| e.row_hash.as_str()).collect();
-            tx.execute(
-                "UPDATE roll_entries SET record_id = t.r, household_key = t.k, row_hash = t.h, imported_at = $5
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(e, r, k, h)
-                 WHERE roll_entries.epic = t.e",
-                &[&epics, &ids, &keys, &hashes, &now],
-            )
-            .await?;
-        }
-        copy_in(
-            &tx,
-            "COPY roll_households(key, household_id) FROM STDIN BINARY",
-            &[Type::TEXT, Type::TEXT],
-            households.iter().map(|(key, id)| -> [&(dyn ToSql + Sync); 2] { [key, id] }),
-        )
-        .await?;
         tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(next_seq as i64)]).await?;
         if let Some(progress) = &options.progress {
             progress("committing", 0, 1);
         }
         tx.commit().await?;
+        if rebuilt {
+            self.analyze_in_background();
+        }
         Ok(summary)
+    }
+
+    async fn settle(&self) {
+        let running = self.analyzing.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        for task in running {
+            let _ = task.await;
+        }
     }
 
     async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {

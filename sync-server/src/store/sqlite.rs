@@ -657,6 +657,18 @@ impl RegistryStore for SqliteStore {
         imported
     }
 
+    async fn settle(&self) {
+        let running = self.checkpoints.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        if !running.is_empty() {
+            let joined = tokio::task::spawn_blocking(move || {
+                for h in running {
+                    let _ = h.join();
+                }
+            });
+            let _ = joined.await;
+        }
+    }
+
     async fn people(&self, ids: Vec<String>) -> Result<Vec<Person>, StoreError> {
         self.run(move |conn| sqlite_dedup::people(conn, &ids)).await
     }
