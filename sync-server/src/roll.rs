@@ -883,10 +883,11 @@ pub fn plan<'a>(
         .len();
     let mut random = vec![0u8; (new_keys + new_rows.len()) * 10];
     options.entropy.fill(&mut random);
-    let mut resident_ids: Vec<RecordId> =
-        random.as_chunks::<10>().0.iter().map(|r| RecordId::v7_from(now_ms, r)).collect();
-    resident_ids.sort_unstable_by(|a, b| b.cmp(a));
-    let mut household_ids = resident_ids.split_off(new_rows.len());
+    let mut ids: Vec<RecordId> = random.as_chunks::<10>().0.iter().map(|r| RecordId::v7_from(now_ms, r)).collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    // The smallest (the list's tail) for the households written first.
+    let mut household_ids = ids.split_off(new_rows.len());
+    let mut resident_ids = ids;
 
     // Households: existing ones gain or lose members; new keys get new ones.
     let mut new_households: Vec<NewHousehold> = Vec::new();
