@@ -713,6 +713,18 @@ impl Plan<'_> {
         self.jobs.len()
     }
 
+    /// Whether the import edits documents the registry has (a newer
+    /// extract's changed rows, households gaining or losing members):
+    /// those are written over the stored ones by id.
+    pub fn edits_existing(&self) -> bool {
+        self.jobs.iter().any(|j| matches!(j, Job::Ready(_)))
+    }
+
+    /// Whether the import rewrites roll entries the registry has (by EPIC).
+    pub fn updates_entries(&self, known: &Known) -> bool {
+        self.entries.iter().any(|e| known.entries.contains_key(&e.epic))
+    }
+
     /// Build the documents, in feed order, in chunks of [`BUILD_CHUNK`], and
     /// hand each chunk to `write`. One builder thread per core (made once
     /// for the whole import) builds every n-th chunk while `write` (the
