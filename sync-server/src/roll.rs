@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use automerge::ActorId;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use ehcard_core::doc::{Edit, Origin, RecordDoc};
+use ehcard_core::doc::{ChangeEncoder, Edit, Origin, RecordDoc};
 use ehcard_core::merge::heads_to_hex;
 use ehcard_core::model::{self, FieldValue, Fields, RecordKind, squash};
 use ehcard_core::validate::{FieldError, Rule};
@@ -752,9 +752,10 @@ impl Plan<'_> {
                 .map(|share| {
                     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(1);
                     scope.spawn(move || {
+                        let mut encoder = ChangeEncoder::new(&builder.actor, &builder.ctx);
                         for chunk in share {
                             // The writer has stopped (it failed): stop too.
-                            if tx.send(builder.chunk(chunk)).is_err() {
+                            if tx.send(builder.chunk(chunk, &mut encoder)).is_err() {
                                 return;
                             }
                         }
@@ -783,11 +784,13 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     /// Build a chunk of jobs, in order.
-    fn chunk(&self, jobs: Vec<Job>) -> Vec<Write> {
+    fn chunk(&self, jobs: Vec<Job>, encoder: &mut ChangeEncoder) -> Vec<Write> {
         jobs.into_iter()
             .map(|job| match job {
-                Job::Household(h) => self.household(&h),
-                Job::Resident { row, id, health_id, household } => self.resident(row, id, health_id, household),
+                Job::Household(h) => self.household(&h, encoder),
+                Job::Resident { row, id, health_id, household } => {
+                    self.resident(row, id, health_id, household, encoder)
+                }
                 Job::Ready(w) => *w,
             })
             .collect()
@@ -797,7 +800,7 @@ impl Builder<'_> {
         Origin { id, health_id, enrolled_by: ENROLLED_BY.into(), enrolled_device: None, enrolled_at: self.now }
     }
 
-    fn household(&self, h: &NewHousehold) -> Write {
+    fn household(&self, h: &NewHousehold, encoder: &mut ChangeEncoder) -> Write {
         let address = &self.rows[h.first].fields;
         let mut fields = Fields::default();
         for path in ["address.house", "address.street", "address.ward"] {
@@ -807,24 +810,31 @@ impl Builder<'_> {
         }
         let members = h.members.iter().map(|m| (model::set_key(m), m.clone())).collect();
         fields.0.insert("members", FieldValue::Set(members));
-        self.create(RecordKind::Household, self.origin(h.id, None), fields)
+        self.create(RecordKind::Household, self.origin(h.id, None), fields, encoder)
     }
 
-    fn resident(&self, row: usize, id: RecordId, health_id: HealthId, household: String) -> Write {
+    fn resident(
+        &self,
+        row: usize,
+        id: RecordId,
+        health_id: HealthId,
+        household: String,
+        encoder: &mut ChangeEncoder,
+    ) -> Write {
         let mut fields = self.rows[row].fields.clone();
         fields.0.insert("household_id", FieldValue::Text(household));
-        self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields)
+        self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields, encoder)
     }
 
     /// A new document (its one change), its projection (from the fields,
     /// as the document reads) and its feed entry (read from the document).
-    fn create(&self, kind: RecordKind, origin: Origin, fields: Fields) -> Write {
+    fn create(&self, kind: RecordKind, origin: Origin, fields: Fields, encoder: &mut ChangeEncoder) -> Write {
         let id = origin.id.to_string();
         // The creating change, encoded without making the document (see
         // ADR 5): its bytes load as the document. The feed entry is written
         // without bytes: a pull reads them from the document
         // (`store::entry_changes`), so they are stored once.
-        let (bytes, hash) = RecordDoc::create_change(kind, &origin, &fields, &self.actor, &self.ctx);
+        let (bytes, hash) = encoder.create_change(kind, &origin, &fields);
         let record = RecordDoc::created_record(kind, &origin, fields, &self.ctx);
         Write {
             id,
