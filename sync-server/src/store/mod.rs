@@ -161,8 +161,20 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl From<tokio_postgres::Error> for StoreError {
+    /// With PostgreSQL's own message, code and detail when the server sent
+    /// them (the error's text alone is "db error").
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Database(e.to_string())
+        match e.as_db_error() {
+            Some(db) => {
+                let mut message = format!("{} ({})", db.message(), db.code().code());
+                if let Some(detail) = db.detail() {
+                    message.push_str(": ");
+                    message.push_str(detail);
+                }
+                StoreError::Database(message)
+            }
+            None => StoreError::Database(e.to_string()),
+        }
     }
 }
 
