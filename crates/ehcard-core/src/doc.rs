@@ -653,16 +653,29 @@ fn commit_options(ctx: &EditContext, what: &str) -> CommitOptions {
 /// run-length encoding of each value's type and length, then the values'
 /// bytes) and their own hash. The bytes must be Automerge's own, not just
 /// a chunk it reads: a document saved and loaded again re-encodes its
-/// changes and checks their hashes. So the first record of each shape is
-/// also encoded this way and compared; a shape whose bytes differ, or a
-/// value of another type, is left to Automerge.
+/// changes and checks their hashes. So the record a shape is taken from
+/// is also encoded this way and compared; a shape whose bytes differ, or
+/// a value of another type, is left to Automerge.
+///
+/// A shape is taken apart the second time it is seen, and at most
+/// [`MAX_SHAPES`] are kept: a household's members are keys of its set, so
+/// every household has a shape of its own, which is never kept.
 pub struct ChangeEncoder {
     actor: ActorId,
     ctx: EditContext,
     shapes: std::collections::HashMap<u64, Vec<Shape>>,
+    /// Hashes of shapes seen once (a slot per hash, the last one wins).
+    seen: Vec<u64>,
+    kept: usize,
     /// Changes encoded here, and by Automerge.
     encoded: (u64, u64),
 }
+
+/// Shapes one [`ChangeEncoder`] keeps at most (a roll's residents have a
+/// few dozen: which optional fields a row fills).
+pub const MAX_SHAPES: usize = 1024;
+/// Slots of shapes seen once.
+const SEEN_SLOTS: usize = 4096;
 
 /// The parts of a change chunk that records of one shape share.
 struct Shape {
@@ -697,8 +710,15 @@ impl ChangeEncoder {
             actor: actor.clone(),
             ctx: ctx.clone(),
             shapes: std::collections::HashMap::new(),
+            seen: vec![0; SEEN_SLOTS],
+            kept: 0,
             encoded: (0, 0),
         }
+    }
+
+    /// How many shapes are kept.
+    pub fn shapes(&self) -> usize {
+        self.kept
     }
 
     /// How many changes were encoded here, and how many by Automerge (the
@@ -725,11 +745,16 @@ impl ChangeEncoder {
         }
         self.encoded.1 += 1;
         let (bytes, hash) = RecordDoc::create_change(kind, origin, fields, &self.actor, &self.ctx);
-        if !self.shapes.get(&key).is_some_and(|list| list.iter().any(same))
+        let slot = &mut self.seen[(key % SEEN_SLOTS as u64) as usize];
+        let again = std::mem::replace(slot, key) == key;
+        if again
+            && self.kept < MAX_SHAPES
+            && !self.shapes.get(&key).is_some_and(|list| list.iter().any(same))
             && let Some(mut shape) = Shape::parse(&bytes, &ops)
         {
             shape.fast = shape.encode(&ops).is_some_and(|(b, h)| b == bytes && h == hash);
             self.shapes.entry(key).or_default().push(shape);
+            self.kept += 1;
         }
         (bytes, hash)
     }

@@ -324,4 +324,6 @@ fn the_bulk_encoder_makes_automerges_own_bytes() {
     let (here, automerge) = encoder.encoded();
     assert_eq!(here + automerge, 3000);
     assert!(here > 2000, "encoded here {here}, by Automerge {automerge}");
+    // Shapes seen once (most households' own) are not kept.
+    assert!(encoder.shapes() < 40, "{} shapes kept", encoder.shapes());
 }
