@@ -103,21 +103,7 @@ impl RecordDoc {
         ctx: &EditContext,
     ) -> (Vec<u8>, ChangeHash) {
         let root = Self::initial_root(kind, origin, fields, ctx);
-        let options = commit_options(ctx, "enroll");
-        let change = automerge::ExpandedChange {
-            operations: initial_ops(&root, actor),
-            actor_id: actor.clone(),
-            hash: None,
-            seq: 1,
-            start_op: std::num::NonZeroU64::MIN,
-            time: options.time.unwrap_or_default(),
-            message: options.message,
-            deps: Vec::new(),
-            extra_bytes: Vec::new(),
-            author: None,
-        };
-        let change = automerge::Change::from(change);
-        (change.raw_bytes().to_vec(), change.hash())
+        automerge_change(&initial_op_list(&root), actor, ctx)
     }
 
     /// The root map a new record's document starts as.
@@ -565,33 +551,42 @@ impl InitialMap<'_> {
     }
 }
 
-/// The operations `init_root_from_hydrate` makes of `root` in a new
-/// document: breadth first, each map's keys in byte order, op counters from
-/// 1. Only maps and scalars (all a record holds).
-fn initial_ops(root: &InitialMap<'_>, actor: &ActorId) -> Vec<automerge::legacy::Op> {
+/// A new record's creating change encoded by Automerge from its
+/// operations ([`initial_op_list`]): what `init_root_from_hydrate` and a
+/// commit make, so the same bytes and hash as [`RecordDoc::create`].
+fn automerge_change(ops: &[InitialOp<'_>], actor: &ActorId, ctx: &EditContext) -> (Vec<u8>, ChangeHash) {
     use automerge::legacy::{Key, ObjectId, Op, OpId, OpType, SortedVec};
-    let mut ops = Vec::with_capacity(64);
-    let mut queue = std::collections::VecDeque::from([(ObjectId::Root, root)]);
-    while let Some((obj, map)) = queue.pop_front() {
-        for (key, v) in &map.entries {
-            let id = OpId(ops.len() as u64 + 1, actor.clone());
-            let action = match v {
-                InitialValue::Scalar(s) => OpType::Put(s.clone()),
-                InitialValue::Map(m) => {
-                    queue.push_back((ObjectId::Id(id), m));
-                    OpType::Make(ObjType::Map)
-                }
-            };
-            ops.push(Op {
-                action,
-                obj: obj.clone(),
-                key: Key::Map(key.as_ref().into()),
-                pred: SortedVec::new(),
-                insert: false,
-            });
-        }
-    }
-    ops
+    let operations = ops
+        .iter()
+        .map(|(obj, key, value)| Op {
+            action: match value {
+                Some(s) => OpType::Put((*s).clone()),
+                None => OpType::Make(ObjType::Map),
+            },
+            obj: match obj {
+                0 => ObjectId::Root,
+                n => ObjectId::Id(OpId(*n, actor.clone())),
+            },
+            key: Key::Map((*key).into()),
+            pred: SortedVec::new(),
+            insert: false,
+        })
+        .collect();
+    let options = commit_options(ctx, "enroll");
+    let change = automerge::ExpandedChange {
+        operations,
+        actor_id: actor.clone(),
+        hash: None,
+        seq: 1,
+        start_op: std::num::NonZeroU64::MIN,
+        time: options.time.unwrap_or_default(),
+        message: options.message,
+        deps: Vec::new(),
+        extra_bytes: Vec::new(),
+        author: None,
+    };
+    let change = automerge::Change::from(change);
+    (change.raw_bytes().to_vec(), change.hash())
 }
 
 fn set_map(items: &BTreeMap<String, String>) -> InitialMap<'static> {
@@ -744,7 +739,7 @@ impl ChangeEncoder {
             return made;
         }
         self.encoded.1 += 1;
-        let (bytes, hash) = RecordDoc::create_change(kind, origin, fields, &self.actor, &self.ctx);
+        let (bytes, hash) = automerge_change(&ops, &self.actor, &self.ctx);
         let slot = &mut self.seen[(key % SEEN_SLOTS as u64) as usize];
         let again = std::mem::replace(slot, key) == key;
         if again
@@ -760,7 +755,10 @@ impl ChangeEncoder {
     }
 }
 
-/// The operations of `root`, in the order [`initial_ops`] makes them.
+/// The operations `init_root_from_hydrate` makes of `root` in a new
+/// document: breadth first, each map's keys in byte order, op counters from
+/// 1 (an operation that makes a map is the object of the operations in it).
+/// Only maps and scalars (all a record holds).
 fn initial_op_list<'r>(root: &'r InitialMap<'_>) -> Vec<InitialOp<'r>> {
     let mut ops = Vec::with_capacity(64);
     let mut queue = std::collections::VecDeque::from([(0u64, root)]);
