@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ehcard_sync::wire::PullEntry;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
 
 use ehcard_match::Person;
 
@@ -139,10 +139,34 @@ fn today(now: i64) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
 }
 
-fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Result<(), StoreError> {
-    match p.kind {
-        ehcard_core::RecordKind::Resident => {
-            tx.prepare_cached(
+/// The statements that write documents, feed entries and query rows,
+/// prepared once for a batch of writes rather than looked up by their text
+/// for every row.
+struct Writer<'c> {
+    insert_doc: CachedStatement<'c>,
+    upsert_doc: CachedStatement<'c>,
+    update_doc: CachedStatement<'c>,
+    feed: CachedStatement<'c>,
+    resident: CachedStatement<'c>,
+    household: CachedStatement<'c>,
+    queue: CachedStatement<'c>,
+}
+
+impl<'c> Writer<'c> {
+    fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+        Ok(Writer {
+            // A plain insert: an id already taken is an error, not an overwrite.
+            insert_doc: conn.prepare_cached("INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)")?,
+            upsert_doc: conn.prepare_cached(
+                "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads",
+            )?,
+            update_doc: conn.prepare_cached("UPDATE docs SET ward = ?2, data = ?3, heads = ?4 WHERE id = ?1")?,
+            feed: conn.prepare_cached(
+                "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?,
+            resident: conn.prepare_cached(
                 "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
                     birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id, status,
                     merged_into)
@@ -154,40 +178,75 @@ fn project(tx: &Transaction<'_>, id: &str, p: &Projection, device: &str) -> Resu
                     has_conflicts = excluded.has_conflicts, enrolled_by = excluded.enrolled_by,
                     updated_at = excluded.updated_at, last_device_id = excluded.last_device_id,
                     status = excluded.status, merged_into = excluded.merged_into",
-            )?
-            .execute(params![
-                id,
-                p.ward,
-                p.household_id,
-                p.health_id,
-                p.given_name,
-                p.family_name,
-                p.name_hi,
-                p.sex,
-                p.birth_year,
-                p.phone,
-                p.voter_id,
-                p.has_conflicts,
-                p.enrolled_by,
-                p.updated_at,
-                device,
-                p.status,
-                p.merged_into
-            ])?;
-            sqlite_dedup::queue(tx, id, p)?;
-        }
-        ehcard_core::RecordKind::Household => {
-            tx.prepare_cached(
+            )?,
+            household: conn.prepare_cached(
                 "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, house = excluded.house, street = excluded.street,
                     locality = excluded.locality, head_id = excluded.head_id, members = excluded.members,
                     updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
-            )?
-            .execute(params![id, p.ward, p.house, p.street, p.locality, p.head_id, p.members, p.updated_at, device])?;
-        }
+            )?,
+            queue: conn.prepare_cached(sqlite_dedup::QUEUE)?,
+        })
     }
-    Ok(())
+
+    /// A write's document and feed entry, attributed to `device`. `upsert`:
+    /// a pushed record (new or known); otherwise `w.created` says which.
+    fn document(&mut self, w: &Write, device: &str, now: i64, upsert: bool) -> Result<(), StoreError> {
+        let p = &w.projection;
+        if upsert {
+            self.upsert_doc.execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
+        } else if w.created {
+            self.insert_doc.execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
+        } else {
+            self.update_doc.execute(params![w.id, p.ward, w.doc, w.heads_json])?;
+        }
+        self.feed.execute(params![w.id, p.ward, device, w.new_changes, w.heads_json, now])?;
+        Ok(())
+    }
+
+    /// A record's query row (and a resident's place in the match queue).
+    fn project(&mut self, id: &str, p: &Projection, device: &str) -> Result<(), StoreError> {
+        match p.kind {
+            ehcard_core::RecordKind::Resident => {
+                self.resident.execute(params![
+                    id,
+                    p.ward,
+                    p.household_id,
+                    p.health_id,
+                    p.given_name,
+                    p.family_name,
+                    p.name_hi,
+                    p.sex,
+                    p.birth_year,
+                    p.phone,
+                    p.voter_id,
+                    p.has_conflicts,
+                    p.enrolled_by,
+                    p.updated_at,
+                    device,
+                    p.status,
+                    p.merged_into
+                ])?;
+                let (person, keys) = p.queue_row();
+                self.queue.execute(params![id, p.updated_at, person, keys])?;
+            }
+            ehcard_core::RecordKind::Household => {
+                self.household.execute(params![
+                    id,
+                    p.ward,
+                    p.house,
+                    p.street,
+                    p.locality,
+                    p.head_id,
+                    p.members,
+                    p.updated_at,
+                    device
+                ])?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Write the registry's own changes (roll import, merges): documents,
@@ -199,26 +258,10 @@ pub(super) fn write_registry(
     now: i64,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(), StoreError> {
+    let mut writer = Writer::new(tx)?;
     for (k, w) in writes.iter().enumerate() {
-        let p = &w.projection;
-        if w.created {
-            // A plain insert: an id already taken is an error, not an overwrite.
-            tx.prepare_cached("INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
-        } else {
-            tx.prepare_cached("UPDATE docs SET ward = ?2, data = ?3, heads = ?4 WHERE id = ?1")?.execute(params![
-                w.id,
-                p.ward,
-                w.doc,
-                w.heads_json
-            ])?;
-        }
-        tx.prepare_cached(
-            "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![w.id, p.ward, dedup::FEED_DEVICE, w.new_changes, w.heads_json, now])?;
-        project(tx, &w.id, p, dedup::FEED_DEVICE)?;
+        writer.document(w, dedup::FEED_DEVICE, now, false)?;
+        writer.project(&w.id, &w.projection, dedup::FEED_DEVICE)?;
         progress(k + 1);
     }
     Ok(())
@@ -524,19 +567,12 @@ impl RegistryStore for SqliteStore {
             }
             let steps = merge_batch(existing, &items, &device, today(now))?;
             let (out, writes) = plan_writes(&items, steps);
-            for w in &writes {
-                let p = &w.projection;
-                tx.prepare_cached(
-                    "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads",
-                )?
-                .execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
-                tx.prepare_cached(
-                    "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![w.id, p.ward, device.id, w.new_changes, w.heads_json, now])?;
-                project(&tx, &w.id, p, &device.id)?;
+            {
+                let mut writer = Writer::new(&tx)?;
+                for w in &writes {
+                    writer.document(w, &device.id, now, true)?;
+                    writer.project(&w.id, &w.projection, &device.id)?;
+                }
             }
             tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
             if let Some(a) = super::push_audit(&device, items.len(), &writes, now) {

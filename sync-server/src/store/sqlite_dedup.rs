@@ -4,7 +4,7 @@
 use ehcard_match::Person;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Projection, StoreError};
+use super::StoreError;
 use crate::dedup::{AuditEntry, MergeRow, NewAudit, NewPair, PairRow, Queued};
 
 fn json_array(items: &[String]) -> String {
@@ -15,18 +15,13 @@ fn people_from(rows: Vec<String>) -> Vec<Person> {
     rows.iter().filter_map(|s| serde_json::from_str(s).ok()).collect()
 }
 
-/// Queue a resident just written for the matcher (one row, in the write's
-/// transaction; the index itself is written by the background matcher).
-pub fn queue(conn: &Connection, id: &str, p: &Projection) -> Result<(), StoreError> {
-    let (person, keys) = p.queue_row();
-    conn.prepare_cached(
-        "INSERT INTO match_queue(record_id, queued_at, person, keys) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
-            keys = excluded.keys",
-    )?
-    .execute(params![id, p.updated_at, person, keys])?;
-    Ok(())
-}
+/// Queue a resident just written for the matcher, or replace its place in
+/// the queue (one row, in the write's transaction; the index itself is
+/// written by the background matcher): `?1` record id, `?2` its
+/// `updated_at`, `?3` the person (JSON), `?4` the keys.
+pub const QUEUE: &str = "INSERT INTO match_queue(record_id, queued_at, person, keys) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
+        keys = excluded.keys";
 
 /// Residents waiting to be indexed and compared, oldest first.
 pub fn queued(conn: &Connection, limit: u32) -> Result<Vec<Queued>, StoreError> {
