@@ -704,8 +704,29 @@ struct NewHousehold {
     members: Vec<String>,
 }
 
-/// Documents built per chunk; the writer stores one chunk while the next is built.
-pub const BUILD_CHUNK: usize = 2048;
+/// Documents built per chunk; the writer stores one chunk while the next
+/// ones are built. The first chunk is [`FIRST_CHUNK`] documents, so the
+/// writer starts soon; each next one is twice as large, up to this. Large
+/// chunks mean fewer statements for the same rows: on PostgreSQL each
+/// chunk is six statements, each ending in a wait for the server to catch
+/// up (2,048 a chunk was measured 5–10% slower than 8,192).
+pub const BUILD_CHUNK: usize = 8192;
+/// The first chunk's size (see [`BUILD_CHUNK`]).
+pub const FIRST_CHUNK: usize = 1024;
+
+/// The sizes of the chunks `jobs` documents are built in: [`FIRST_CHUNK`],
+/// then doubling up to [`BUILD_CHUNK`].
+fn chunk_sizes(mut jobs: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut next = FIRST_CHUNK;
+    while jobs > 0 {
+        let n = next.min(jobs);
+        sizes.push(n);
+        jobs -= n;
+        next = (next * 2).min(BUILD_CHUNK);
+    }
+    sizes
+}
 
 impl Plan<'_> {
     /// How many documents [`Plan::build`] hands over (one feed entry each).
@@ -725,7 +746,7 @@ impl Plan<'_> {
         self.entries.iter().any(|e| known.entries.contains_key(&e.epic))
     }
 
-    /// Build the documents, in feed order, in chunks of [`BUILD_CHUNK`], and
+    /// Build the documents, in feed order, in chunks (see [`BUILD_CHUNK`]), and
     /// hand each chunk to `write`. One builder thread per core (made once
     /// for the whole import) builds every n-th chunk while `write` (the
     /// single database writer) runs on the calling thread, so storing one
@@ -738,11 +759,11 @@ impl Plan<'_> {
         let builder = Builder { rows, ctx, actor: roll_actor(), now };
         let threads = ehcard_core::par::threads();
         let mut shares: Vec<Vec<Vec<Job>>> = (0..threads).map(|_| Vec::new()).collect();
-        let mut jobs = jobs.into_iter().peekable();
-        let mut chunks = 0;
-        while jobs.peek().is_some() {
-            shares[chunks % threads].push(jobs.by_ref().take(BUILD_CHUNK).collect());
-            chunks += 1;
+        let sizes = chunk_sizes(jobs.len());
+        let chunks = sizes.len();
+        let mut jobs = jobs.into_iter();
+        for (k, n) in sizes.into_iter().enumerate() {
+            shares[k % threads].push(jobs.by_ref().take(n).collect());
         }
         std::thread::scope(|scope| {
             let builder = &builder;
@@ -1214,18 +1235,32 @@ mod tests {
     }
 
     #[test]
+    fn chunks_start_small_and_double() {
+        assert!(chunk_sizes(0).is_empty());
+        assert_eq!(chunk_sizes(10), [10]);
+        assert_eq!(chunk_sizes(FIRST_CHUNK * 3 + 5), [FIRST_CHUNK, FIRST_CHUNK * 2, 5]);
+        let sizes = chunk_sizes(100_000);
+        assert_eq!(sizes.iter().sum::<usize>(), 100_000);
+        assert_eq!(sizes[..4], [1024, 2048, 4096, 8192]);
+        assert!(sizes.iter().all(|n| *n <= BUILD_CHUNK));
+    }
+
+    #[test]
     fn chunks_reach_the_writer_in_feed_order() {
         let p = three_to_a_house(12_000);
         let mut o = import_options();
         let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
         let expected = plan.writes();
-        assert!(expected > 4 * BUILD_CHUNK);
+        assert!(chunk_sizes(expected).len() > 4);
         let mut writes = Vec::new();
+        let mut sizes = Vec::new();
         plan.build(&mut |chunk| {
+            sizes.push(chunk.len());
             writes.extend(chunk);
             Ok(())
         })
         .unwrap();
+        assert_eq!(sizes, chunk_sizes(expected));
         assert_eq!(writes.len(), expected);
         // Households first, then residents with eHealth IDs in the order given.
         let kinds: Vec<RecordKind> = writes.iter().map(|w| w.projection.kind).collect();
@@ -1245,7 +1280,7 @@ mod tests {
         let p = three_to_a_house(5000);
         let mut o = import_options();
         let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
-        assert!(plan.writes() > BUILD_CHUNK);
+        assert!(plan.writes() > FIRST_CHUNK);
         let mut calls = 0;
         let r = plan.build(&mut |_| {
             calls += 1;
