@@ -190,9 +190,10 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// A write's document and feed entry, attributed to `device`. `upsert`:
-    /// a pushed record (new or known); otherwise `w.created` says which.
-    fn document(&mut self, w: &Write, device: &str, now: i64, upsert: bool) -> Result<(), StoreError> {
+    /// A write's document, feed entry and query row, attributed to
+    /// `device`. `upsert`: a pushed record (new or known); otherwise
+    /// `w.created` says which.
+    fn write(&mut self, w: &Write, device: &str, now: i64, upsert: bool) -> Result<(), StoreError> {
         let p = &w.projection;
         if upsert {
             self.upsert_doc.execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
@@ -202,7 +203,7 @@ impl<'c> Writer<'c> {
             self.update_doc.execute(params![w.id, p.ward, w.doc, w.heads_json])?;
         }
         self.feed.execute(params![w.id, p.ward, device, w.new_changes, w.heads_json, now])?;
-        Ok(())
+        self.project(&w.id, p, device)
     }
 
     /// A record's query row (and a resident's place in the match queue).
@@ -260,8 +261,7 @@ pub(super) fn write_registry(
 ) -> Result<(), StoreError> {
     let mut writer = Writer::new(tx)?;
     for (k, w) in writes.iter().enumerate() {
-        writer.document(w, dedup::FEED_DEVICE, now, false)?;
-        writer.project(&w.id, &w.projection, dedup::FEED_DEVICE)?;
+        writer.write(w, dedup::FEED_DEVICE, now, false)?;
         progress(k + 1);
     }
     Ok(())
@@ -570,8 +570,7 @@ impl RegistryStore for SqliteStore {
             {
                 let mut writer = Writer::new(&tx)?;
                 for w in &writes {
-                    writer.document(w, &device.id, now, true)?;
-                    writer.project(&w.id, &w.projection, &device.id)?;
+                    writer.write(w, &device.id, now, true)?;
                 }
             }
             tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
