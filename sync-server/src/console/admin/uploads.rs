@@ -101,7 +101,10 @@ fn phase_label(lang: Lang, phase: &str) -> &'static str {
     match phase {
         "checking" => lang.t("checking rows", "पंक्तियाँ जाँची जा रही हैं"),
         "building" => lang.t("preparing records", "रिकॉर्ड तैयार हो रहे हैं"),
-        "writing" => lang.t("writing to the registry", "रजिस्ट्री में लिखा जा रहा है"),
+        // The import's stages after checking (`import_roll`'s progress).
+        "writing" | "indexing" | "documents" | "recording" | "committing" => {
+            lang.t("writing to the registry", "रजिस्ट्री में लिखा जा रहा है")
+        }
         "matching" => lang.t("looking for duplicates", "डुप्लिकेट खोजे जा रहे हैं"),
         _ => lang.t("finished", "पूरा हुआ"),
     }
@@ -611,4 +614,19 @@ pub async fn job(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>
     };
     let title = format!("{} #{}", ctx.t("Roll upload", "सूची अपलोड"), job.id);
     Ok(layout::page(&ctx, Nav::Roll, &title, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_of_a_running_import_reads_as_running() {
+        let finished = phase_label(Lang::En, "finished");
+        for stage in ["checking", "building", "writing", "indexing", "documents", "recording", "committing", "matching"]
+        {
+            assert_ne!(phase_label(Lang::En, stage), finished, "{stage}");
+            assert_ne!(phase_label(Lang::Hi, stage), phase_label(Lang::Hi, "finished"), "{stage}");
+        }
+    }
 }
