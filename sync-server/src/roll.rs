@@ -593,6 +593,14 @@ pub fn docs_needed(rows: &[RollRow], known: &Known) -> Vec<String> {
 /// constraints stay (they check the import as it writes).
 pub const BULK_TABLES: [&str; 5] = ["docs", "feed", "residents", "households", "match_queue"];
 
+/// Partial indexes of [`BULK_TABLES`] that a roll's rows do not enter (field
+/// enrolments, merged records, records ready for a card, tablets' feed
+/// entries): an import keeps them rather than scanning a whole table to
+/// build them again, and the few rows it edits that do enter are inserted
+/// as usual.
+pub const UNTOUCHED_INDEXES: [&str; 4] =
+    ["residents_field_id", "records_merged_into", "residents_card_ready", "feed_tablets_received"];
+
 /// What an import does with the secondary indexes of [`BULK_TABLES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Indexes {
@@ -714,6 +722,13 @@ pub const BUILD_CHUNK: usize = 8192;
 /// The first chunk's size (see [`BUILD_CHUNK`]).
 pub const FIRST_CHUNK: usize = 1024;
 
+/// The single writer's part of [`Plan::build`]: store a chunk of writes.
+pub type WritesFn<'f> = dyn FnMut(Vec<Write>) -> Result<(), StoreError> + 'f;
+/// Store a chunk of query rows, (record id, projection) ([`Plan::build_in_passes`]).
+pub type RowsFn<'f> = dyn FnMut(Vec<(String, Projection)>) -> Result<(), StoreError> + 'f;
+/// What the writer does between the passes of [`Plan::build_in_passes`].
+pub type BetweenFn<'f> = dyn FnMut() -> Result<(), StoreError> + 'f;
+
 /// The sizes of the chunks `jobs` documents are built in: [`FIRST_CHUNK`],
 /// then doubling up to [`BUILD_CHUNK`].
 fn chunk_sizes(mut jobs: usize) -> Vec<usize> {
@@ -753,7 +768,30 @@ impl Plan<'_> {
     /// chunk overlaps building the next ones. A writing error stops the
     /// builders and is returned; the caller's transaction then writes
     /// nothing.
-    pub fn build(self, write: &mut dyn FnMut(Vec<Write>) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    pub fn build(self, write: &mut WritesFn) -> Result<(), StoreError> {
+        self.run(None, write)
+    }
+
+    /// [`Plan::build`] in two passes, for a writer that builds its indexes
+    /// on one core (SQLite): first every record's query row (`rows`, in
+    /// feed order), then `between` (the writer builds those rows' indexes),
+    /// then the documents with their feed entries (`documents`, in feed
+    /// order). The builder threads encode the documents, the larger part
+    /// of their work, while the writer is in `between`, on the core it
+    /// leaves idle; up to [`DOCUMENTS_AHEAD`] chunks wait for it. The
+    /// documents' writes carry only their record's kind and ward
+    /// ([`Projection::bare`]): their query rows are written.
+    pub fn build_in_passes(
+        self,
+        rows: &mut RowsFn,
+        between: &mut BetweenFn,
+        documents: &mut WritesFn,
+    ) -> Result<(), StoreError> {
+        self.run(Some((rows, between)), documents)
+    }
+
+    /// Both builds: with `first` (its rows, then `between`), in two passes.
+    fn run(self, mut first: Option<(&mut RowsFn, &mut BetweenFn)>, write: &mut WritesFn) -> Result<(), StoreError> {
         let Plan { jobs, rows, now, .. } = self;
         let ctx = EditContext::new(now, ENROLLED_BY);
         let builder = Builder { rows, ctx, actor: roll_actor(), now };
@@ -765,35 +803,56 @@ impl Plan<'_> {
         for (k, n) in sizes.into_iter().enumerate() {
             shares[k % threads].push(jobs.by_ref().take(n).collect());
         }
+        let passes = first.is_some();
+        // Chunks of documents a builder may have waiting: one while it
+        // builds the next, or its share of DOCUMENTS_AHEAD in two passes.
+        let ahead = if passes { DOCUMENTS_AHEAD.div_ceil(threads) } else { 1 };
+        let stopped = || StoreError::Database("building the roll's documents stopped unexpectedly".into());
         std::thread::scope(|scope| {
             let builder = &builder;
-            // Each builder has one chunk ready at most while it builds the next.
             let ready: Vec<_> = shares
                 .into_iter()
                 .map(|share| {
-                    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(1);
+                    let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<Vec<(String, Projection)>>(1);
+                    let (docs_tx, docs_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(ahead);
                     scope.spawn(move || {
+                        // A send fails when the writer has stopped (it
+                        // failed): stop too.
+                        if passes {
+                            for chunk in &share {
+                                if rows_tx.send(builder.rows(chunk)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        drop(rows_tx);
                         let mut encoder = ChangeEncoder::new(&builder.actor, &builder.ctx);
                         for chunk in share {
-                            // The writer has stopped (it failed): stop too.
-                            if tx.send(builder.chunk(chunk, &mut encoder)).is_err() {
+                            if docs_tx.send(builder.chunk(chunk, passes, &mut encoder)).is_err() {
                                 return;
                             }
                         }
                     });
-                    rx
+                    (rows_rx, docs_rx)
                 })
                 .collect();
+            if let Some((rows, between)) = first.as_mut() {
+                for k in 0..chunks {
+                    rows(ready[k % threads].0.recv().map_err(|_| stopped())?)?;
+                }
+                between()?;
+            }
             for k in 0..chunks {
-                let chunk = ready[k % threads]
-                    .recv()
-                    .map_err(|_| StoreError::Database("building the roll's documents stopped unexpectedly".into()))?;
-                write(chunk)?;
+                write(ready[k % threads].1.recv().map_err(|_| stopped())?)?;
             }
             Ok(())
         })
     }
 }
+
+/// Chunks of encoded documents that may wait while the writer builds its
+/// indexes in [`Plan::build_in_passes`] (at most about 8 MB a chunk).
+pub const DOCUMENTS_AHEAD: usize = 32;
 
 /// What building a roll document needs.
 struct Builder<'a> {
@@ -804,15 +863,39 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Build a chunk of jobs, in order.
-    fn chunk(&self, jobs: Vec<Job>, encoder: &mut ChangeEncoder) -> Vec<Write> {
+    /// A chunk's documents, in order. `bare`: their query rows were
+    /// written already ([`Builder::rows`]).
+    fn chunk(&self, jobs: Vec<Job>, bare: bool, encoder: &mut ChangeEncoder) -> Vec<Write> {
         jobs.into_iter()
             .map(|job| match job {
-                Job::Household(h) => self.household(&h, encoder),
+                Job::Household(h) => {
+                    self.create(RecordKind::Household, self.origin(h.id, None), self.household(&h), bare, encoder)
+                }
                 Job::Resident { row, id, health_id, household } => {
-                    self.resident(row, id, health_id, household, encoder)
+                    let fields = self.resident(row, household);
+                    self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields, bare, encoder)
                 }
                 Job::Ready(w) => *w,
+            })
+            .collect()
+    }
+
+    /// A chunk's query rows, in order: the projection of each record as
+    /// its document will read.
+    fn rows(&self, jobs: &[Job]) -> Vec<(String, Projection)> {
+        let projection = |kind, origin: Origin, fields| {
+            let id = origin.id.to_string();
+            (id, Projection::of(&RecordDoc::created_record(kind, &origin, fields, &self.ctx)))
+        };
+        jobs.iter()
+            .map(|job| match job {
+                Job::Household(h) => projection(RecordKind::Household, self.origin(h.id, None), self.household(h)),
+                Job::Resident { row, id, health_id, household } => projection(
+                    RecordKind::Resident,
+                    self.origin(*id, Some(*health_id)),
+                    self.resident(*row, household.clone()),
+                ),
+                Job::Ready(w) => (w.id.clone(), (*w.projection).clone()),
             })
             .collect()
     }
@@ -821,7 +904,8 @@ impl Builder<'_> {
         Origin { id, health_id, enrolled_by: ENROLLED_BY.into(), enrolled_device: None, enrolled_at: self.now }
     }
 
-    fn household(&self, h: &NewHousehold, encoder: &mut ChangeEncoder) -> Write {
+    /// A new household's fields: the address of its first row, its members.
+    fn household(&self, h: &NewHousehold) -> Fields {
         let address = &self.rows[h.first].fields;
         let mut fields = Fields::default();
         for path in ["address.house", "address.street", "address.ward"] {
@@ -831,38 +915,44 @@ impl Builder<'_> {
         }
         let members = h.members.iter().map(|m| (model::set_key(m), m.clone())).collect();
         fields.0.insert("members", FieldValue::Set(members));
-        self.create(RecordKind::Household, self.origin(h.id, None), fields, encoder)
+        fields
     }
 
-    fn resident(
-        &self,
-        row: usize,
-        id: RecordId,
-        health_id: HealthId,
-        household: String,
-        encoder: &mut ChangeEncoder,
-    ) -> Write {
+    /// A new resident's fields: its row's, in its household.
+    fn resident(&self, row: usize, household: String) -> Fields {
         let mut fields = self.rows[row].fields.clone();
         fields.0.insert("household_id", FieldValue::Text(household));
-        self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields, encoder)
+        fields
     }
 
     /// A new document (its one change), its projection (from the fields,
-    /// as the document reads) and its feed entry (read from the document).
-    fn create(&self, kind: RecordKind, origin: Origin, fields: Fields, encoder: &mut ChangeEncoder) -> Write {
+    /// as the document reads; only kind and ward when `bare`) and its feed
+    /// entry (read from the document).
+    fn create(
+        &self,
+        kind: RecordKind,
+        origin: Origin,
+        fields: Fields,
+        bare: bool,
+        encoder: &mut ChangeEncoder,
+    ) -> Write {
         let id = origin.id.to_string();
         // The creating change, encoded without making the document (see
         // ADR 5): its bytes load as the document. The feed entry is written
         // without bytes: a pull reads them from the document
         // (`store::entry_changes`), so they are stored once.
         let (bytes, hash) = encoder.create_change(kind, &origin, &fields);
-        let record = RecordDoc::created_record(kind, &origin, fields, &self.ctx);
+        let projection = if bare {
+            Projection::bare(kind, &fields)
+        } else {
+            Projection::of(&RecordDoc::created_record(kind, &origin, fields, &self.ctx))
+        };
         Write {
             id,
             heads_json: serde_json::to_string(&heads_to_hex(&[hash])).unwrap_or_default(),
             new_changes: Vec::new(),
             doc: bytes,
-            projection: Box::new(Projection::of(&record)),
+            projection: Box::new(projection),
             created: true,
             first: true,
         }
@@ -1288,5 +1378,97 @@ mod tests {
         });
         assert!(matches!(r, Err(StoreError::Database(m)) if m == "disk full"));
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn two_passes_give_every_row_then_every_document_in_feed_order() {
+        let p = three_to_a_house(12_000);
+        let mut o = import_options();
+        let one = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        // The same plan (same ids) built in one pass, to compare with.
+        let mut o = import_options();
+        let two = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        let mut whole = Vec::new();
+        one.build(&mut |chunk| {
+            whole.extend(chunk);
+            Ok(())
+        })
+        .unwrap();
+        let (mut rows, mut docs, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut between, mut docs_before_between) = (0, 0);
+        let between_at = std::cell::Cell::new(None);
+        let row_count = std::cell::Cell::new(0);
+        two.build_in_passes(
+            &mut |chunk| {
+                assert!(between_at.get().is_none(), "a row after `between`");
+                row_count.set(row_count.get() + chunk.len());
+                rows.extend(chunk);
+                Ok(())
+            },
+            &mut || {
+                between += 1;
+                between_at.set(Some(row_count.get()));
+                Ok(())
+            },
+            &mut |chunk| {
+                if between_at.get().is_none() {
+                    docs_before_between += 1;
+                }
+                sizes.push(chunk.len());
+                docs.extend(chunk);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!((between, docs_before_between), (1, 0));
+        assert_eq!(between_at.get(), Some(whole.len()), "`between` comes once every row is written");
+        assert_eq!(sizes, chunk_sizes(whole.len()));
+        // The rows are the one-pass projections; the documents the same
+        // bytes, carrying their kind and ward only.
+        assert_eq!(rows.len(), whole.len());
+        assert_eq!(docs.len(), whole.len());
+        for ((w, (id, projection)), d) in whole.iter().zip(&rows).zip(&docs) {
+            assert_eq!((id, &d.id), (&w.id, &w.id));
+            assert_eq!(format!("{projection:?}"), format!("{:?}", w.projection));
+            assert_eq!((&d.doc, &d.heads_json), (&w.doc, &w.heads_json));
+            assert_eq!((d.projection.kind, d.projection.ward), (w.projection.kind, w.projection.ward));
+            assert!(d.projection.given_name.is_none() && d.projection.index.is_none());
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_stops_either_pass() {
+        let p = three_to_a_house(5000);
+        let mut fail = || Err(StoreError::Database("disk full".into()));
+        let mut o = import_options();
+        let first = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        let (mut rows, mut docs) = (0, 0);
+        let r = first.build_in_passes(
+            &mut |_| {
+                rows += 1;
+                fail()
+            },
+            &mut || panic!("`between` after a failed row"),
+            &mut |_| {
+                docs += 1;
+                Ok(())
+            },
+        );
+        assert!(matches!(r, Err(StoreError::Database(m)) if m == "disk full"));
+        assert_eq!((rows, docs), (1, 0));
+        let mut o = import_options();
+        let second = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        let r =
+            second.build_in_passes(&mut |_| Ok(()), &mut fail, &mut |_| panic!("a document after `between` failed"));
+        assert!(matches!(r, Err(StoreError::Database(m)) if m == "disk full"));
+        let mut o = import_options();
+        let third = plan(&p.rows, &Known::default(), &HashMap::new(), &mut o).unwrap();
+        let mut docs = 0;
+        let r = third.build_in_passes(&mut |_| Ok(()), &mut || Ok(()), &mut |_| {
+            docs += 1;
+            fail()
+        });
+        assert!(matches!(r, Err(StoreError::Database(m)) if m == "disk full"));
+        assert_eq!(docs, 1);
     }
 }

@@ -51,11 +51,14 @@ fn two_tablets_merge_and_keep_conflicts(backend: Arc<Backend>) {
 }
 both!(two_tablets_merge_and_keep_conflicts);
 
-/// The same batch pushed twice changes nothing the second time.
+/// The same batch pushed twice changes nothing the second time; a batch
+/// of edits to the records it made rewrites their rows (the server writes
+/// a batch's rows many to a statement: 70 is two full statements and a
+/// remainder).
 fn the_same_batch_twice_changes_nothing(backend: Arc<Backend>) {
     let server = Server::start(backend);
-    let raw = RawTablet::provision(&server, "12");
-    let docs: Vec<_> = (0..20).map(|i| resident_doc(i, 12)).collect();
+    let raw = RawTablet::provision(&server, "12,13");
+    let docs: Vec<_> = (0..70).map(|i| resident_doc(i, 12)).collect();
     let body = push_body(&docs);
     let first = raw.post_signed("/v1/sync/push", body.clone());
     assert_eq!(first.status, 200);
@@ -68,9 +71,29 @@ fn the_same_batch_twice_changes_nothing(backend: Arc<Backend>) {
     let r: ehcard_sync::wire::PushResponse = ehcard_sync::codec::decode(&second.body).unwrap();
     assert!(r.results.iter().all(|x| x.status == ehcard_sync::wire::PushStatus::Unchanged));
     let after = server.stats();
-    assert_eq!(count(&before, "residents"), 20);
-    assert_eq!(count(&after, "residents"), 20);
-    assert_eq!(count(&before, "feed_entries"), count(&after, "feed_entries"));
+    assert_eq!(count(&before, "residents"), 70);
+    assert_eq!(before["residents_by_ward"], json!({"12": 70}));
+    assert_eq!(after, before);
+
+    // Every record moves to ward 13: each row is rewritten, none added.
+    let ctx = ehcard_core::EditContext::new(chrono::Utc::now(), "raw");
+    let moved: Vec<_> = docs
+        .iter()
+        .map(|(id, bytes)| {
+            let mut doc = ehcard_core::doc::RecordDoc::load(bytes, &automerge::ActorId::from([7u8; 16])).unwrap();
+            let edit = ehcard_core::doc::Edit::Set("address.ward", ehcard_core::model::FieldValue::Int(13));
+            assert!(doc.apply(&[edit], &ctx).unwrap());
+            (*id, doc.save())
+        })
+        .collect();
+    let third = raw.post_signed("/v1/sync/push", push_body(&moved));
+    assert_eq!(third.status, 200, "{}", String::from_utf8_lossy(&third.body));
+    let r: ehcard_sync::wire::PushResponse = ehcard_sync::codec::decode(&third.body).unwrap();
+    assert!(r.results.iter().all(|x| x.status == ehcard_sync::wire::PushStatus::Merged));
+    let edited = server.stats();
+    assert_eq!(count(&edited, "residents"), 70);
+    assert_eq!(edited["residents_by_ward"], json!({"13": 70}));
+    assert_eq!(count(&edited, "feed_entries"), count(&before, "feed_entries") + 70);
 }
 both!(the_same_batch_twice_changes_nothing);
 

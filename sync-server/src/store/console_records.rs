@@ -701,7 +701,7 @@ impl RecordViews for SqliteStore {
                 Err(refused) => return Ok(refused),
             };
             let after = heads_of(&w.heads_json);
-            super::sqlite::write_registry(&tx, std::slice::from_ref(&w), r.now, &mut |_| {})?;
+            super::sqlite::write_registry(&tx, std::slice::from_ref(&w), r.now)?;
             super::sqlite_dedup::audit(&tx, &resolution_audit(&r, &heads_of(&heads), &after))?;
             tx.commit()?;
             Ok(Resolved::Done(after))

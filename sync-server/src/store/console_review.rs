@@ -591,7 +591,7 @@ impl ReviewStore for SqliteStore {
             let Some((write, changed)) = super::plan_field_values(&id, &doc, &values, &audit.actor, audit.at)? else {
                 return Ok(Vec::new());
             };
-            sqlite::write_registry(&tx, std::slice::from_ref(&write), audit.at, &mut |_| {})?;
+            sqlite::write_registry(&tx, std::slice::from_ref(&write), audit.at)?;
             let mut audit = audit;
             audit.detail["changed"] = serde_json::json!(changed);
             sqlite_dedup::audit(&tx, &audit)?;

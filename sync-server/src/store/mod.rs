@@ -20,7 +20,7 @@ use std::sync::Arc;
 use automerge::ActorId;
 use chrono::NaiveDate;
 use ehcard_core::merge::{MergeOutcome, heads_to_hex, merge_incoming};
-use ehcard_core::model::{Record, RecordKind, birth_year};
+use ehcard_core::model::{Fields, Record, RecordKind, birth_year};
 use ehcard_core::validate::FieldError;
 use ehcard_sync::wire::{PullEntry, PushStatus};
 use serde::Serialize;
@@ -352,6 +352,36 @@ impl Projection {
         match &self.index {
             Some((json, keys)) => (Some(json.as_str()), serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())),
             None => (None, "[]".to_string()),
+        }
+    }
+
+    /// Only a record's kind and ward (from its fields), the columns its
+    /// document and feed entry are written with: for a write whose query
+    /// row is written separately (a roll import's two passes).
+    pub fn bare(kind: RecordKind, f: &Fields) -> Projection {
+        Projection {
+            kind,
+            ward: f.int("address.ward").unwrap_or(0),
+            household_id: None,
+            health_id: None,
+            given_name: None,
+            family_name: None,
+            name_hi: None,
+            sex: None,
+            birth_year: None,
+            phone: None,
+            voter_id: None,
+            house: None,
+            street: None,
+            locality: None,
+            head_id: None,
+            members: 0,
+            has_conflicts: false,
+            enrolled_by: String::new(),
+            updated_at: 0,
+            status: None,
+            merged_into: None,
+            index: None,
         }
     }
 

@@ -581,7 +581,7 @@ async fn docs_estimate(tx: &deadpool_postgres::Transaction<'_>) -> Result<u64, S
 /// `keyed`, in the caller's transaction and return the statements that
 /// make them again (PostgreSQL's own definition of each, keys first), for
 /// a bulk write that builds them again before it commits. Other unique
-/// indexes stay. A table's primary key may go only while nothing in the
+/// indexes stay, and so do [`roll::UNTOUCHED_INDEXES`]. A table's primary key may go only while nothing in the
 /// transaction looks rows up by it or upserts on it; making it again
 /// checks every row, so a key written twice fails the import. Until the
 /// transaction ends, other sessions wait to read these tables (a large
@@ -606,10 +606,10 @@ async fn drop_indexes(
              JOIN pg_namespace n ON n.oid = ic.relnamespace
              LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype = 'p'
              WHERE (i.indrelid = ANY (ARRAY(SELECT unnest($1::text[])::regclass))
-                    AND NOT i.indisunique AND NOT i.indisprimary)
+                    AND NOT i.indisunique AND NOT i.indisprimary AND ic.relname <> ALL ($3::text[]))
                 OR (i.indrelid = ANY (ARRAY(SELECT unnest($2::text[])::regclass)) AND i.indisprimary)
              ORDER BY i.indisprimary DESC, ic.relname",
-            &[&tables, &keyed],
+            &[&tables, &keyed, &&roll::UNTOUCHED_INDEXES[..]],
         )
         .await?;
     let mut made = Vec::with_capacity(rows.len());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ehcard_sync::wire::PullEntry;
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Statement, ToSql, Transaction, params};
 
 use ehcard_match::Person;
 
@@ -27,6 +27,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-sqlite/0005_console.sql"),
 ];
 
+/// Bytes a page of a new registry database: twice SQLite's default. A
+/// record's document is about 700 bytes; larger pages mean fewer pages,
+/// B-tree levels and log frames for the same rows (a roll import ran about
+/// 8% faster than with 4 KiB pages, ADR 5). A database made with another
+/// size keeps it.
+const PAGE_SIZE: u32 = 8192;
 /// The page cache of the registry's connection, in KiB.
 const CACHE_KIB: u32 = 64 * 1024;
 /// The page cache while a roll import runs, in KiB: a large extract's
@@ -50,10 +56,16 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path)?;
+        // The page size applies to a new database only (before its first
+        // table), and must come before WAL mode.
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -{CACHE_KIB};"
+            "PRAGMA page_size = {PAGE_SIZE}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{CACHE_KIB};"
         ))?;
+        // Writer, Insert and the import hold more statements than
+        // rusqlite's default cache of 16: a push or an import chunk would
+        // prepare some again each time.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path: path.to_path_buf(), checkpoints: Mutex::default() })
     }
@@ -139,39 +151,102 @@ fn today(now: i64) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp(now, 0).unwrap_or_default().date_naive()
 }
 
+/// Rows one multi-row `INSERT` writes: a statement's start (its cursors
+/// on the table and its indexes) and finish are paid once for this many
+/// rows rather than once a row.
+const ROWS_PER_INSERT: usize = 32;
+
+/// One table's `INSERT`, prepared for one row and for [`ROWS_PER_INSERT`]
+/// rows.
+struct Insert<'c> {
+    one: CachedStatement<'c>,
+    many: CachedStatement<'c>,
+    /// Values a row.
+    width: usize,
+}
+
+impl<'c> Insert<'c> {
+    /// `into`: `INSERT INTO table(columns…)`, `width` values a row; `tail`
+    /// follows the rows (an `ON CONFLICT` clause, or nothing).
+    fn new(conn: &'c Connection, into: &str, width: usize, tail: &str) -> Result<Self, StoreError> {
+        let row = format!("({})", vec!["?"; width].join(", "));
+        let sql = |rows: usize| format!("{into} VALUES {} {tail}", vec![row.as_str(); rows].join(", "));
+        let insert =
+            Insert { one: conn.prepare_cached(&sql(1))?, many: conn.prepare_cached(&sql(ROWS_PER_INSERT))?, width };
+        debug_assert_eq!(insert.many.parameter_count(), width * ROWS_PER_INSERT);
+        Ok(insert)
+    }
+
+    /// Insert a row for each item, in order. `bind` binds an item's
+    /// `width` values to the statement from parameter `at` (zero-based) on.
+    fn rows<T>(
+        &mut self,
+        items: &[T],
+        bind: impl Fn(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut groups = items.chunks_exact(ROWS_PER_INSERT);
+        for group in groups.by_ref() {
+            for (k, item) in group.iter().enumerate() {
+                bind(&mut self.many, k * self.width, item)?;
+            }
+            self.many.raw_execute()?;
+        }
+        for item in groups.remainder() {
+            bind(&mut self.one, 0, item)?;
+            self.one.raw_execute()?;
+        }
+        Ok(())
+    }
+}
+
+/// Bind `values` to a statement's parameters from `at` (zero-based) on.
+fn bind(st: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        st.raw_bind_parameter(at + i + 1, v)?;
+    }
+    Ok(())
+}
+
 /// The statements that write documents, feed entries and query rows,
 /// prepared once for a batch of writes rather than looked up by their text
 /// for every row.
 struct Writer<'c> {
-    insert_doc: CachedStatement<'c>,
-    upsert_doc: CachedStatement<'c>,
+    /// Pushes upsert every document; the registry's own writes insert new
+    /// documents (an id already taken is an error, not an overwrite) and
+    /// update the ones they changed.
+    upsert: bool,
+    docs: Insert<'c>,
     update_doc: CachedStatement<'c>,
-    feed: CachedStatement<'c>,
-    resident: CachedStatement<'c>,
-    household: CachedStatement<'c>,
-    queue: CachedStatement<'c>,
+    feed: Insert<'c>,
+    residents: Insert<'c>,
+    households: Insert<'c>,
+    queue: Insert<'c>,
 }
 
 impl<'c> Writer<'c> {
-    fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+    fn new(conn: &'c Connection, upsert: bool) -> Result<Self, StoreError> {
+        let docs_tail = if upsert {
+            "ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads"
+        } else {
+            ""
+        };
         Ok(Writer {
-            // A plain insert: an id already taken is an error, not an overwrite.
-            insert_doc: conn.prepare_cached("INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)")?,
-            upsert_doc: conn.prepare_cached(
-                "INSERT INTO docs(id, kind, ward, data, heads) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, data = excluded.data, heads = excluded.heads",
-            )?,
+            upsert,
+            docs: Insert::new(conn, "INSERT INTO docs(id, kind, ward, data, heads)", 5, docs_tail)?,
             update_doc: conn.prepare_cached("UPDATE docs SET ward = ?2, data = ?3, heads = ?4 WHERE id = ?1")?,
-            feed: conn.prepare_cached(
-                "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            feed: Insert::new(
+                conn,
+                "INSERT INTO feed(record_id, ward, device_id, changes, heads, received_at)",
+                6,
+                "",
             )?,
-            resident: conn.prepare_cached(
+            residents: Insert::new(
+                conn,
                 "INSERT INTO residents(id, ward, household_id, health_id, given_name, family_name, name_hi, sex,
                     birth_year, phone, voter_id, has_conflicts, enrolled_by, updated_at, last_device_id, status,
-                    merged_into)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
+                    merged_into)",
+                17,
+                "ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, household_id = excluded.household_id,
                     health_id = excluded.health_id, given_name = excluded.given_name,
                     family_name = excluded.family_name, name_hi = excluded.name_hi, sex = excluded.sex,
                     birth_year = excluded.birth_year, phone = excluded.phone, voter_id = excluded.voter_id,
@@ -179,38 +254,53 @@ impl<'c> Writer<'c> {
                     updated_at = excluded.updated_at, last_device_id = excluded.last_device_id,
                     status = excluded.status, merged_into = excluded.merged_into",
             )?,
-            household: conn.prepare_cached(
-                "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, house = excluded.house, street = excluded.street,
+            households: Insert::new(
+                conn,
+                "INSERT INTO households(id, ward, house, street, locality, head_id, members, updated_at,
+                    last_device_id)",
+                9,
+                "ON CONFLICT(id) DO UPDATE SET ward = excluded.ward, house = excluded.house, street = excluded.street,
                     locality = excluded.locality, head_id = excluded.head_id, members = excluded.members,
                     updated_at = excluded.updated_at, last_device_id = excluded.last_device_id",
             )?,
-            queue: conn.prepare_cached(sqlite_dedup::QUEUE)?,
+            queue: Insert::new(conn, sqlite_dedup::QUEUE_INTO, 4, sqlite_dedup::QUEUE_CONFLICT)?,
         })
     }
 
-    /// A write's document, feed entry and query row, attributed to
-    /// `device`. `upsert`: a pushed record (new or known); otherwise
-    /// `w.created` says which.
-    fn write(&mut self, w: &Write, device: &str, now: i64, upsert: bool) -> Result<(), StoreError> {
-        let p = &w.projection;
-        if upsert {
-            self.upsert_doc.execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
-        } else if w.created {
-            self.insert_doc.execute(params![w.id, p.kind.as_str(), p.ward, w.doc, w.heads_json])?;
-        } else {
-            self.update_doc.execute(params![w.id, p.ward, w.doc, w.heads_json])?;
-        }
-        self.feed.execute(params![w.id, p.ward, device, w.new_changes, w.heads_json, now])?;
-        self.project(&w.id, p, device)
+    /// Writes' documents, feed entries (in the writes' order) and query
+    /// rows (with residents' places in the match queue), attributed to
+    /// `device`.
+    fn write(&mut self, writes: &[Write], device: &str, now: i64) -> Result<(), StoreError> {
+        self.documents(writes, device, now)?;
+        let rows: Vec<(&str, &Projection)> = writes.iter().map(|w| (w.id.as_str(), &*w.projection)).collect();
+        self.rows(&rows, device)
     }
 
-    /// A record's query row (and a resident's place in the match queue).
-    fn project(&mut self, id: &str, p: &Projection, device: &str) -> Result<(), StoreError> {
-        match p.kind {
-            ehcard_core::RecordKind::Resident => {
-                self.resident.execute(params![
+    /// Writes' documents and feed entries (in the writes' order): only
+    /// their projections' kind and ward are read.
+    fn documents(&mut self, writes: &[Write], device: &str, now: i64) -> Result<(), StoreError> {
+        let upsert = self.upsert;
+        let (inserted, updated): (Vec<&Write>, Vec<&Write>) = writes.iter().partition(|w| upsert || w.created);
+        self.docs.rows(&inserted, |st, at, w| {
+            bind(st, at, params![w.id, w.projection.kind.as_str(), w.projection.ward, w.doc, w.heads_json])
+        })?;
+        for w in updated {
+            self.update_doc.execute(params![w.id, w.projection.ward, w.doc, w.heads_json])?;
+        }
+        self.feed.rows(writes, |st, at, w| {
+            bind(st, at, params![w.id, w.projection.ward, device, w.new_changes, w.heads_json, now])
+        })
+    }
+
+    /// Records' query rows, and residents' places in the match queue.
+    fn rows(&mut self, rows: &[(&str, &Projection)], device: &str) -> Result<(), StoreError> {
+        let (residents, households): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|(_, p)| p.kind == ehcard_core::RecordKind::Resident);
+        self.residents.rows(&residents, |st, at, (id, p)| {
+            bind(
+                st,
+                at,
+                params![
                     id,
                     p.ward,
                     p.household_id,
@@ -228,43 +318,23 @@ impl<'c> Writer<'c> {
                     device,
                     p.status,
                     p.merged_into
-                ])?;
-                let (person, keys) = p.queue_row();
-                self.queue.execute(params![id, p.updated_at, person, keys])?;
-            }
-            ehcard_core::RecordKind::Household => {
-                self.household.execute(params![
-                    id,
-                    p.ward,
-                    p.house,
-                    p.street,
-                    p.locality,
-                    p.head_id,
-                    p.members,
-                    p.updated_at,
-                    device
-                ])?;
-            }
-        }
-        Ok(())
+                ],
+            )
+        })?;
+        self.queue.rows(&residents, |st, at, (id, p)| {
+            let (person, keys) = p.queue_row();
+            bind(st, at, params![id, p.updated_at, person, keys])
+        })?;
+        self.households.rows(&households, |st, at, (id, p)| {
+            bind(st, at, params![id, p.ward, p.house, p.street, p.locality, p.head_id, p.members, p.updated_at, device])
+        })
     }
 }
 
 /// Write the registry's own changes (roll import, merges): documents,
-/// feed entries attributed to the registry, projections. `progress` gets
-/// the count written so far.
-pub(super) fn write_registry(
-    tx: &Transaction<'_>,
-    writes: &[Write],
-    now: i64,
-    progress: &mut dyn FnMut(usize),
-) -> Result<(), StoreError> {
-    let mut writer = Writer::new(tx)?;
-    for (k, w) in writes.iter().enumerate() {
-        writer.write(w, dedup::FEED_DEVICE, now, false)?;
-        progress(k + 1);
-    }
-    Ok(())
+/// feed entries attributed to the registry, projections.
+pub(super) fn write_registry(tx: &Transaction<'_>, writes: &[Write], now: i64) -> Result<(), StoreError> {
+    Writer::new(tx, false)?.write(writes, dedup::FEED_DEVICE, now)
 }
 
 /// Write a planned merge in the caller's transaction: the documents, the
@@ -279,7 +349,7 @@ pub(super) fn write_merge(
     by: &str,
     now: i64,
 ) -> Result<MergeRow, StoreError> {
-    write_registry(tx, writes, now, &mut |_| {})?;
+    write_registry(tx, writes, now)?;
     let mut row = MergeRow {
         id: 0,
         survivor: survivor.to_string(),
@@ -346,23 +416,49 @@ fn import_roll_in(
     let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
     // Documents are never deleted: the largest row id counts them.
     let existing = tx.query_row("SELECT coalesce(max(rid), 0) FROM docs", [], |r| r.get::<_, i64>(0))?;
-    let dropped = if roll::rebuild_indexes(options.indexes, total, existing as u64) {
-        drop_secondary_indexes(&tx, &roll::BULK_TABLES)?
+    let progress = options.progress.as_ref();
+    if roll::rebuild_indexes(options.indexes, total, existing as u64) {
+        // The query rows first, then their indexes while the documents
+        // are encoded, then the documents and the feed's indexes.
+        let dropped = drop_secondary_indexes(&tx, &roll::BULK_TABLES)?;
+        let mut indexing = Indexing { total: dropped.len(), done: 0 };
+        let (feed, rows): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(table, _)| table == "feed");
+        let written = std::cell::Cell::new(0u64);
+        let count = |stage: &str, n: usize| {
+            written.set(written.get() + n as u64);
+            if let Some(progress) = progress {
+                progress(stage, written.get(), total);
+            }
+        };
+        plan.build_in_passes(
+            &mut |chunk| {
+                let rows: Vec<(&str, &Projection)> = chunk.iter().map(|(id, p)| (id.as_str(), p)).collect();
+                Writer::new(&tx, false)?.rows(&rows, dedup::FEED_DEVICE)?;
+                count("writing", chunk.len());
+                Ok(())
+            },
+            &mut || {
+                written.set(0);
+                indexing.build(&tx, &rows, progress)
+            },
+            &mut |chunk| {
+                Writer::new(&tx, false)?.documents(&chunk, dedup::FEED_DEVICE, now)?;
+                count("documents", chunk.len());
+                Ok(())
+            },
+        )?;
+        indexing.build(&tx, &feed, progress)?;
     } else {
-        Vec::new()
-    };
-    // Documents are built on every core while this thread writes
-    // the previous chunk.
-    let mut written = 0u64;
-    plan.build(&mut |chunk| {
-        write_registry(&tx, &chunk, now, &mut |_| {})?;
-        written += chunk.len() as u64;
-        if let Some(progress) = &options.progress {
-            progress("writing", written, total);
-        }
-        Ok(())
-    })?;
-    rebuild_indexes(&tx, &dropped, options.progress.as_ref())?;
+        let mut written = 0u64;
+        plan.build(&mut |chunk| {
+            write_registry(&tx, &chunk, now)?;
+            written += chunk.len() as u64;
+            if let Some(progress) = progress {
+                progress("writing", written, total);
+            }
+            Ok(())
+        })?;
+    }
     if let Some(progress) = &options.progress {
         progress("recording", 0, entries.len() as u64);
     }
@@ -391,42 +487,56 @@ fn import_roll_in(
 }
 
 /// Drop the secondary indexes of `tables` in the caller's transaction and
-/// return the statements that make them again, for a bulk write that
-/// builds them again ([`rebuild_indexes`]) before it commits. Indexes that enforce
-/// uniqueness stay. The migrations remain the one definition of each
-/// index: the statements are SQLite's own record of them.
-fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<String>, StoreError> {
+/// return each one's table and the statement that makes it again, for a
+/// bulk write that builds them again ([`Indexing`]) before it commits.
+/// Indexes that enforce uniqueness stay, and so do
+/// [`roll::UNTOUCHED_INDEXES`]. The migrations remain the one
+/// definition of each index: the statements are SQLite's own record of
+/// them.
+fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
     let tables = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
+    let kept = serde_json::to_string(&roll::UNTOUCHED_INDEXES).unwrap_or_else(|_| "[]".into());
     let mut st = tx.prepare(
-        "SELECT name, sql FROM sqlite_schema
+        "SELECT name, tbl_name, sql FROM sqlite_schema
          WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'
            AND tbl_name IN (SELECT value FROM json_each(?1))
+           AND name NOT IN (SELECT value FROM json_each(?2))
          ORDER BY name",
     )?;
     let indexes = st
-        .query_map([tables], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([tables, kept], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     let mut made = Vec::with_capacity(indexes.len());
-    for (name, sql) in indexes {
+    for (name, table, sql) in indexes {
         tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
-        made.push(sql);
+        made.push((table, sql));
     }
     Ok(made)
 }
 
-/// Build dropped indexes again.
-fn rebuild_indexes(
-    tx: &Transaction<'_>,
-    statements: &[String],
-    progress: Option<&roll::ProgressFn>,
-) -> Result<(), StoreError> {
-    for (k, sql) in statements.iter().enumerate() {
-        if let Some(progress) = progress {
-            progress("indexing", k as u64, statements.len() as u64);
+/// Dropped indexes built again, in groups, with progress counted across
+/// them all.
+struct Indexing {
+    total: usize,
+    done: usize,
+}
+
+impl Indexing {
+    fn build(
+        &mut self,
+        tx: &Transaction<'_>,
+        indexes: &[(String, String)],
+        progress: Option<&roll::ProgressFn>,
+    ) -> Result<(), StoreError> {
+        for (_, sql) in indexes {
+            if let Some(progress) = progress {
+                progress("indexing", self.done as u64, self.total as u64);
+            }
+            tx.execute_batch(sql)?;
+            self.done += 1;
         }
-        tx.execute_batch(sql)?;
+        Ok(())
     }
-    Ok(())
 }
 
 pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
@@ -567,12 +677,7 @@ impl RegistryStore for SqliteStore {
             }
             let steps = merge_batch(existing, &items, &device, today(now))?;
             let (out, writes) = plan_writes(&items, steps);
-            {
-                let mut writer = Writer::new(&tx)?;
-                for w in &writes {
-                    writer.write(w, &device.id, now, true)?;
-                }
-            }
+            Writer::new(&tx, true)?.write(&writes, &device.id, now)?;
             tx.execute("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1", params![device.id, now])?;
             if let Some(a) = super::push_audit(&device, items.len(), &writes, now) {
                 sqlite_dedup::audit(&tx, &a)?;
@@ -795,7 +900,7 @@ impl RegistryStore for SqliteStore {
             let s = resident_doc(&tx, &merge.survivor)?;
             let (writes, left) =
                 dedup::plan_undo((&merge.survivor, &s), (&duplicate, &d), &merge.combination, &by, now)?;
-            write_registry(&tx, &writes, now, &mut |_| {})?;
+            write_registry(&tx, &writes, now)?;
             sqlite_dedup::mark_undone(&tx, merge.id, &by, now)?;
             // The reviewer decides again.
             sqlite_dedup::decide(&tx, &merge.survivor, &duplicate, "pending", &by, now)?;
@@ -882,6 +987,29 @@ fn staff_row(conn: &Connection, name: &str) -> Result<Option<Staff>, StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A new registry file has 8 KiB pages; one made with another size
+    /// keeps it and opens as before.
+    #[tokio::test]
+    async fn a_new_registry_has_8_kib_pages_and_an_old_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |path: &Path| {
+            Connection::open(path).unwrap().query_row("PRAGMA page_size", [], |r| r.get::<_, u32>(0)).unwrap()
+        };
+        let new = dir.path().join("new.db");
+        SqliteStore::open(&new).unwrap().migrate().await.unwrap();
+        assert_eq!(page_size(&new), PAGE_SIZE);
+        let old = dir.path().join("old.db");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t(x);")
+            .unwrap();
+        let store = SqliteStore::open(&old).unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(store.stats().await.unwrap().residents, 0);
+        drop(store);
+        assert_eq!(page_size(&old), 4096);
+    }
 
     /// An import leaves its pages in the log and a checkpoint of its own
     /// copies them into the database file: none is left behind.

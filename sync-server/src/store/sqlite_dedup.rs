@@ -16,12 +16,13 @@ fn people_from(rows: Vec<String>) -> Vec<Person> {
 }
 
 /// Queue a resident just written for the matcher, or replace its place in
-/// the queue (one row, in the write's transaction; the index itself is
-/// written by the background matcher): `?1` record id, `?2` its
-/// `updated_at`, `?3` the person (JSON), `?4` the keys.
-pub const QUEUE: &str = "INSERT INTO match_queue(record_id, queued_at, person, keys) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at, person = excluded.person,
-        keys = excluded.keys";
+/// the queue (a row in the write's transaction; the index itself is
+/// written by the background matcher): the record id, its `updated_at`,
+/// the person (JSON), the keys. The `INSERT` before its rows…
+pub const QUEUE_INTO: &str = "INSERT INTO match_queue(record_id, queued_at, person, keys)";
+/// …and after them.
+pub const QUEUE_CONFLICT: &str = "ON CONFLICT(record_id) DO UPDATE SET queued_at = excluded.queued_at,
+    person = excluded.person, keys = excluded.keys";
 
 /// Residents waiting to be indexed and compared, oldest first.
 pub fn queued(conn: &Connection, limit: u32) -> Result<Vec<Queued>, StoreError> {
