@@ -212,7 +212,12 @@ impl PgCluster {
     }
 
     fn create_database(&self, name: &str) {
-        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        self.execute(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")));
+    }
+
+    /// Run one SQL statement as the superuser in the `postgres` database
+    /// (CREATE or DROP DATABASE, CHECKPOINT); panics if it fails.
+    pub fn execute(&self, sql: &str) {
         let port = self.port.to_string();
         let args = [
             "-X",
@@ -228,7 +233,7 @@ impl PgCluster {
             "-d",
             "postgres",
             "-c",
-            &sql,
+            sql,
         ];
         // Authentication is `trust`, so psql can run as whoever we are.
         let psql = self.bin.join("psql");
@@ -240,7 +245,7 @@ impl PgCluster {
             desc.push_str(&sh_quote(arg));
         }
         if let Err(msg) = run(cmd, &desc) {
-            panic!("PgCluster: creating database {name:?} failed: {msg}{}", self.log_tail());
+            panic!("PgCluster: {sql:?} failed: {msg}{}", self.log_tail());
         }
     }
 

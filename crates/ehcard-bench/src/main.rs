@@ -71,6 +71,9 @@ enum Cmd {
         /// sqlite, postgres or both.
         #[arg(long, default_value = "both")]
         stores: String,
+        /// Imports per store; the figures are their medians.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
         /// Write the synthetic extract to this file and stop (to import or
         /// profile it by hand).
         #[arg(long)]
@@ -436,12 +439,12 @@ fn main() -> Result<()> {
         Cmd::Cards { cards } => cards_bench::cards_bench(cards),
         Cmd::Sync { residents, stores, quick } => sync_bench::sync_bench(residents, &stores, quick),
         Cmd::Check { residents, probes } => check_bench::check_bench(residents, probes),
-        Cmd::Roll { rows, stores: _, write_csv: Some(path) } => {
+        Cmd::Roll { rows, write_csv: Some(path), .. } => {
             std::fs::write(&path, roll_bench::synthetic_roll(rows, 2026))?;
             println!("wrote {rows} rows to {}", path.display());
             Ok(())
         }
-        Cmd::Roll { rows, stores, write_csv: None } => roll_bench::roll_bench(rows, &stores),
+        Cmd::Roll { rows, stores, runs, write_csv: None } => roll_bench::roll_bench(rows, &stores, runs),
         Cmd::Console { residents, stores, requests } => console_bench::console_bench(residents, &stores, requests),
         Cmd::Match { people, quality, seed } => match_bench::match_bench(people, quality, seed),
     }

@@ -1,9 +1,15 @@
 //! `ehcard-bench roll`: the electoral-roll import, `ehcard-server
 //! import-roll` (the release binary, as an administrator runs it) on a
-//! synthetic extract, into a fresh SQLite file and a throw-away PostgreSQL
-//! cluster. The baseline, measured in the same run, is `import-roll --check`
-//! on the same file: reading the CSV and checking every row through the
-//! record model, writing nothing.
+//! synthetic extract, into fresh SQLite files and fresh databases of a
+//! throw-away PostgreSQL cluster. The baseline, measured in the same run,
+//! is `import-roll --check` on the same file: reading the CSV and checking
+//! every row through the record model, writing nothing.
+//!
+//! The machines this runs on are shared, and one import's figure moves by
+//! a fifth from one minute to the next. So every figure is the median of
+//! several runs (`--runs`), the stores take turns (a slow minute does not
+//! fall on one store only), and the baseline is measured before each
+//! import: its ratio to the import is steadier than either.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -97,9 +103,13 @@ fn import(db: &str, file: &Path, extra: &[&str]) -> Result<(Value, f64)> {
     Ok((serde_json::from_slice(&out.stdout)?, wall))
 }
 
+/// One store's runs.
+#[derive(Default)]
 struct Figures {
-    first: Value,
-    first_wall: f64,
+    /// Each first import's summary, its wall time, and the baseline
+    /// measured just before it (rows/s).
+    runs: Vec<(Value, f64, f64)>,
+    /// The last run's file imported again.
     again: Value,
 }
 
@@ -116,56 +126,127 @@ fn settle_disk() {
     }
 }
 
-fn run_store(db: &str, file: &Path) -> Result<Figures> {
-    settle_disk();
-    let (first, first_wall) = import(db, file, &[])?;
-    settle_disk();
-    let (again, _) = import(db, file, &[])?;
-    if again["unchanged"] != first["rows"] {
-        bail!("re-import was not unchanged: {again}");
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
-    Ok(Figures { first, first_wall, again })
 }
 
-pub fn roll_bench(rows: usize, stores: &str) -> Result<()> {
+fn rate(v: &Value) -> f64 {
+    v["rows_per_sec"].as_f64().unwrap_or(0.0)
+}
+
+/// A store's fresh database for run `k`, and what removes it afterwards.
+enum Store {
+    Sqlite(PathBuf),
+    Postgres(pg::PgCluster),
+}
+
+impl Store {
+    fn fresh(&self, k: usize) -> String {
+        match self {
+            Store::Sqlite(dir) => format!("sqlite://{}", dir.join(format!("registry{k}.db")).display()),
+            Store::Postgres(cluster) => cluster.new_database(&format!("roll{k}")),
+        }
+    }
+
+    /// Remove run `k`'s database once its figures are taken, so that
+    /// nothing it left to do runs during the next store's import (a
+    /// registry has one store): SQLite's files (nothing more to write
+    /// out); PostgreSQL's database (its autovacuum stops), then a
+    /// checkpoint (its pages are written out now rather than later).
+    fn done(&self, k: usize) {
+        match self {
+            Store::Sqlite(dir) => {
+                for ext in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(dir.join(format!("registry{k}.db{ext}")));
+                }
+            }
+            Store::Postgres(cluster) => {
+                cluster.execute(&format!("DROP DATABASE roll{k}"));
+                cluster.execute("CHECKPOINT");
+            }
+        }
+    }
+}
+
+pub fn roll_bench(rows: usize, stores: &str, runs: usize) -> Result<()> {
+    let runs = runs.max(1);
     let tmp = tempfile::tempdir()?;
     let file = tmp.path().join("roll.csv");
     std::fs::write(&file, synthetic_roll(rows, 2026))?;
     let mb = std::fs::metadata(&file)?.len() as f64 / 1e6;
     println!(
-        "ehcard-bench roll: import-roll of {rows} rows ({mb:.1} MB CSV), release build, {} cores",
+        "ehcard-bench roll: import-roll of {rows} rows ({mb:.1} MB CSV), release build, {} cores, median of {runs} \
+         runs",
         super::num_cpus()
     );
     let check_db = format!("sqlite://{}", tmp.path().join("check.db").display());
-    let (check, _) = import(&check_db, &file, &["--check"])?;
-    let base_rate = check["rows_per_sec"].as_f64().unwrap_or(0.0);
+    let baseline = || -> Result<f64> { Ok(rate(&import(&check_db, &file, &["--check"])?.0)) };
 
-    let mut columns: Vec<(&str, Figures)> = Vec::new();
+    let mut columns: Vec<(&str, Store, Figures)> = Vec::new();
     if stores == "both" || stores == "sqlite" {
-        eprintln!("importing into SQLite…");
-        let db = format!("sqlite://{}", tmp.path().join("registry.db").display());
-        columns.push(("SQLite", run_store(&db, &file)?));
-        // Its files are not needed again: nothing more to write out.
-        for name in ["registry.db", "registry.db-wal", "registry.db-shm"] {
-            let _ = std::fs::remove_file(tmp.path().join(name));
-        }
+        columns.push(("SQLite", Store::Sqlite(tmp.path().to_path_buf()), Figures::default()));
     }
     if stores == "both" || stores == "postgres" {
-        eprintln!("importing into PostgreSQL…");
-        let cluster = pg::PgCluster::start();
-        columns.push(("PostgreSQL", run_store(&cluster.url(), &file)?));
+        columns.push(("PostgreSQL", Store::Postgres(pg::PgCluster::start()), Figures::default()));
     }
+    if columns.is_empty() {
+        bail!("--stores is sqlite, postgres or both, not {stores:?}");
+    }
+    let bar = indicatif::ProgressBar::new((runs * columns.len()) as u64).with_message("importing").with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // The stores take turns, so a slow minute falls on both.
+    for k in 0..runs {
+        for (name, store, figures) in &mut columns {
+            bar.set_message(format!("importing into {name}"));
+            settle_disk();
+            let base = baseline()?;
+            let db = store.fresh(k);
+            let (first, wall) = import(&db, &file, &[])?;
+            if k + 1 == runs {
+                settle_disk();
+                let (again, _) = import(&db, &file, &[])?;
+                if again["unchanged"] != first["rows"] {
+                    bail!("re-import into {name} was not unchanged: {again}");
+                }
+                figures.again = again;
+            }
+            figures.runs.push((first, wall, base));
+            store.done(k);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let columns: Vec<(&str, Figures)> = columns.into_iter().map(|(name, _, f)| (name, f)).collect();
+    let bases: Vec<f64> = columns.iter().flat_map(|(_, f)| f.runs.iter().map(|r| r.2)).collect();
+    let (low, high) = bases.iter().fold((f64::MAX, 0f64), |(l, h), b| (l.min(*b), h.max(*b)));
     println!();
-    println!("baseline: import-roll --check (read and check every row, write nothing): {base_rate:.0} rows/s");
-    let table = crate::Table::new(&columns, 44);
+    println!(
+        "baseline: import-roll --check (read and check every row, write nothing): {:.0} rows/s (median; {low:.0}-{high:.0})",
+        median(bases.clone())
+    );
+    let table = crate::Table::new(&columns, 52);
     let row = |label: &str, target: &str, v: &dyn Fn(&Figures) -> String| table.row(label, target, v);
-    let rate = |v: &Value| v["rows_per_sec"].as_f64().unwrap_or(0.0);
-    row("import: rows/s (read, check, build, write)", ">= 20,000", &|f| format!("{:.0}", rate(&f.first)));
-    row("import: cost x over the baseline", "", &|f| format!("{:.1}x", base_rate / rate(&f.first).max(1.0)));
-    row("import: wall time incl. process start (s)", "", &|f| format!("{:.1}", f.first_wall));
+    let rates = |f: &Figures| f.runs.iter().map(|r| rate(&r.0)).collect::<Vec<f64>>();
+    row("import: rows/s, median (read, check, build, write)", ">= 20,000", &|f| format!("{:.0}", median(rates(f))));
+    row("import: rows/s, slowest run", "", &|f| format!("{:.0}", rates(f).into_iter().fold(f64::MAX, f64::min)));
+    row("import: rows/s, fastest run", "", &|f| format!("{:.0}", rates(f).into_iter().fold(0.0, f64::max)));
+    row("import: cost x over the baseline, median", "", &|f| {
+        format!("{:.1}x", median(f.runs.iter().map(|r| r.2 / rate(&r.0).max(1.0)).collect()))
+    });
+    row("import: wall time incl. process start (s)", "", &|f| {
+        format!("{:.1}", median(f.runs.iter().map(|r| r.1).collect()))
+    });
     row("residents / households / feed entries (k)", "", &|f| {
         let k = |v: &Value| v.as_f64().unwrap_or(0.0) / 1000.0;
-        format!("{:.0}/{:.0}/{:.0}", k(&f.first["added"]), k(&f.first["households_added"]), k(&f.first["feed_entries"]))
+        let first = &f.runs[0].0;
+        format!("{:.0}/{:.0}/{:.0}", k(&first["added"]), k(&first["households_added"]), k(&first["feed_entries"]))
     });
     row("re-import of the same file: rows/s", "", &|f| format!("{:.0}", rate(&f.again)));
     row("re-import: feed entries written", "0", &|f| f.again["feed_entries"].as_i64().unwrap_or(-1).to_string());
@@ -174,6 +255,13 @@ pub fn roll_bench(rows: usize, stores: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_median_is_the_middle_run() {
+        assert_eq!(super::median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(super::median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(super::median(Vec::new()), 0.0);
+    }
+
     #[test]
     fn synthetic_roll_has_the_rows_asked_for() {
         let text = super::synthetic_roll(100, 1);
