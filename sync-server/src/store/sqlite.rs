@@ -422,7 +422,7 @@ fn import_roll_in(
         // are encoded, then the documents and the feed's indexes.
         let dropped = drop_secondary_indexes(&tx, &roll::BULK_TABLES)?;
         let mut indexing = Indexing { total: dropped.len(), done: 0 };
-        let (feed, rows): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(table, _)| table == "feed");
+        let (feed_indexes, row_indexes): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(table, _)| table == "feed");
         let written = std::cell::Cell::new(0u64);
         let count = |stage: &str, n: usize| {
             written.set(written.get() + n as u64);
@@ -439,7 +439,7 @@ fn import_roll_in(
             },
             &mut || {
                 written.set(0);
-                indexing.build(&tx, &rows, progress)
+                indexing.build(&tx, &row_indexes, progress)
             },
             &mut |chunk| {
                 Writer::new(&tx, false)?.documents(&chunk, dedup::FEED_DEVICE, now)?;
@@ -447,7 +447,7 @@ fn import_roll_in(
                 Ok(())
             },
         )?;
-        indexing.build(&tx, &feed, progress)?;
+        indexing.build(&tx, &feed_indexes, progress)?;
     } else {
         let mut written = 0u64;
         plan.build(&mut |chunk| {
