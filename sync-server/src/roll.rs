@@ -31,7 +31,7 @@ use ehcard_core::validate::{FieldError, Rule};
 use ehcard_core::{EditContext, Entropy, HealthId, Lang, RecordId};
 use serde::Serialize;
 
-use crate::store::{Projection, StoreError, Write};
+use crate::store::{DocumentWrite, Projection, StoreError, Write};
 
 /// `enrolled_by` of every roll resident and household, and the worker named
 /// in their changes.
@@ -737,6 +737,8 @@ pub type WritesFn<'f> = dyn FnMut(Vec<Write>) -> Result<(), StoreError> + 'f;
 pub type RowsFn<'f> = dyn FnMut(Vec<(String, Projection)>) -> Result<(), StoreError> + 'f;
 /// What the writer does between the passes of [`Plan::build_in_passes`].
 pub type BetweenFn<'f> = dyn FnMut() -> Result<(), StoreError> + 'f;
+/// Store a chunk of documents ([`Plan::build_in_passes`]).
+pub type DocumentsFn<'f> = dyn FnMut(Vec<DocumentWrite>) -> Result<(), StoreError> + 'f;
 
 /// The sizes of the chunks `jobs` documents are built in: [`FIRST_CHUNK`],
 /// then doubling up to [`BUILD_CHUNK`].
@@ -778,7 +780,7 @@ impl Plan<'_> {
     /// builders and is returned; the caller's transaction then writes
     /// nothing.
     pub fn build(self, write: &mut WritesFn) -> Result<(), StoreError> {
-        self.run(None, write)
+        self.run(None, |b, jobs, encoder| b.chunk(jobs, encoder), write)
     }
 
     /// [`Plan::build`] in two passes, for a writer that builds its indexes
@@ -787,20 +789,24 @@ impl Plan<'_> {
     /// then the documents with their feed entries (`documents`, in feed
     /// order). The builder threads encode the documents, the larger part
     /// of their work, while the writer is in `between`, on the core it
-    /// leaves idle; up to [`DOCUMENTS_AHEAD`] chunks wait for it. The
-    /// documents' writes carry only their record's kind and ward
-    /// ([`Projection::bare`]): their query rows are written.
+    /// leaves idle; up to [`DOCUMENTS_AHEAD`] chunks wait for it.
     pub fn build_in_passes(
         self,
         rows: &mut RowsFn,
         between: &mut BetweenFn,
-        documents: &mut WritesFn,
+        documents: &mut DocumentsFn,
     ) -> Result<(), StoreError> {
-        self.run(Some((rows, between)), documents)
+        self.run(Some((rows, between)), |b, jobs, encoder| b.documents(jobs, encoder), documents)
     }
 
-    /// Both builds: with `first` (its rows, then `between`), in two passes.
-    fn run(self, mut first: Option<(&mut RowsFn, &mut BetweenFn)>, write: &mut WritesFn) -> Result<(), StoreError> {
+    /// Both builds: `make` turns a chunk of jobs into what `write` stores;
+    /// with `first` (its rows, then `between`) before, in two passes.
+    fn run<T: Send>(
+        self,
+        mut first: Option<(&mut RowsFn, &mut BetweenFn)>,
+        make: impl Fn(&Builder<'_>, Vec<Job>, &mut ChangeEncoder) -> Vec<T> + Sync,
+        write: &mut (dyn FnMut(Vec<T>) -> Result<(), StoreError> + '_),
+    ) -> Result<(), StoreError> {
         let Plan { jobs, rows, now, .. } = self;
         let ctx = EditContext::new(now, ENROLLED_BY);
         let builder = Builder { rows, ctx, actor: roll_actor(), now };
@@ -818,12 +824,12 @@ impl Plan<'_> {
         let ahead = if passes { DOCUMENTS_AHEAD.div_ceil(threads) } else { 1 };
         let stopped = || StoreError::Database("building the roll's documents stopped unexpectedly".into());
         std::thread::scope(|scope| {
-            let builder = &builder;
+            let (builder, make) = (&builder, &make);
             let ready: Vec<_> = shares
                 .into_iter()
                 .map(|share| {
                     let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<Vec<(String, Projection)>>(1);
-                    let (docs_tx, docs_rx) = std::sync::mpsc::sync_channel::<Vec<Write>>(ahead);
+                    let (docs_tx, docs_rx) = std::sync::mpsc::sync_channel::<Vec<T>>(ahead);
                     scope.spawn(move || {
                         // A send fails when the writer has stopped (it
                         // failed): stop too.
@@ -837,7 +843,7 @@ impl Plan<'_> {
                         drop(rows_tx);
                         let mut encoder = ChangeEncoder::new(&builder.actor, &builder.ctx);
                         for chunk in share {
-                            if docs_tx.send(builder.chunk(chunk, passes, &mut encoder)).is_err() {
+                            if docs_tx.send(make(builder, chunk, &mut encoder)).is_err() {
                                 return;
                             }
                         }
@@ -872,21 +878,45 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// A chunk's documents, in order. `bare`: their query rows were
-    /// written already ([`Builder::rows`]).
-    fn chunk(&self, jobs: Vec<Job>, bare: bool, encoder: &mut ChangeEncoder) -> Vec<Write> {
+    /// A chunk's writes, in order: documents with their query rows.
+    fn chunk(&self, jobs: Vec<Job>, encoder: &mut ChangeEncoder) -> Vec<Write> {
         jobs.into_iter()
-            .map(|job| match job {
-                Job::Household(h) => {
-                    self.create(RecordKind::Household, self.origin(h.id, None), self.household(&h), bare, encoder)
+            .map(|job| match self.new_record(job) {
+                Ok((kind, origin, fields)) => {
+                    let (id, doc, heads_json) = self.encode(kind, &origin, &fields, encoder);
+                    let record = RecordDoc::created_record(kind, &origin, fields, &self.ctx);
+                    let projection = Box::new(Projection::of(&record));
+                    Write { id, doc, heads_json, new_changes: Vec::new(), projection, created: true, first: true }
                 }
-                Job::Resident { row, id, health_id, household } => {
-                    let fields = self.resident(row, household);
-                    self.create(RecordKind::Resident, self.origin(id, Some(health_id)), fields, bare, encoder)
-                }
-                Job::Ready(w) => *w,
+                Err(w) => *w,
             })
             .collect()
+    }
+
+    /// A chunk's documents, in order, without their query rows (written
+    /// by [`Builder::rows`]).
+    fn documents(&self, jobs: Vec<Job>, encoder: &mut ChangeEncoder) -> Vec<DocumentWrite> {
+        jobs.into_iter()
+            .map(|job| match self.new_record(job) {
+                Ok((kind, origin, fields)) => {
+                    let (id, doc, heads_json) = self.encode(kind, &origin, &fields, encoder);
+                    let ward = fields.int("address.ward").unwrap_or(0);
+                    DocumentWrite { id, kind, ward, doc, heads_json, new_changes: Vec::new(), created: true }
+                }
+                Err(w) => DocumentWrite::from(*w),
+            })
+            .collect()
+    }
+
+    /// A new record's kind, origin and fields; an edited one's write.
+    fn new_record(&self, job: Job) -> Result<(RecordKind, Origin, Fields), Box<Write>> {
+        match job {
+            Job::Household(h) => Ok((RecordKind::Household, self.origin(h.id, None), self.household(&h))),
+            Job::Resident { row, id, health_id, household } => {
+                Ok((RecordKind::Resident, self.origin(id, Some(health_id)), self.resident(row, household)))
+            }
+            Job::Ready(w) => Err(w),
+        }
     }
 
     /// A chunk's query rows, in order: the projection of each record as
@@ -934,37 +964,20 @@ impl Builder<'_> {
         fields
     }
 
-    /// A new document (its one change), its projection (from the fields,
-    /// as the document reads; only kind and ward when `bare`) and its feed
-    /// entry (read from the document).
-    fn create(
+    /// A new record's id, document (its one change) and heads. The change
+    /// is encoded without making the document (see ADR 5): its bytes load
+    /// as the document. Its feed entry is written without bytes: a pull
+    /// reads them from the document (`store::entry_changes`), so they are
+    /// stored once.
+    fn encode(
         &self,
         kind: RecordKind,
-        origin: Origin,
-        fields: Fields,
-        bare: bool,
+        origin: &Origin,
+        fields: &Fields,
         encoder: &mut ChangeEncoder,
-    ) -> Write {
-        let id = origin.id.to_string();
-        // The creating change, encoded without making the document (see
-        // ADR 5): its bytes load as the document. The feed entry is written
-        // without bytes: a pull reads them from the document
-        // (`store::entry_changes`), so they are stored once.
-        let (bytes, hash) = encoder.create_change(kind, &origin, &fields);
-        let projection = if bare {
-            Projection::bare(kind, &fields)
-        } else {
-            Projection::of(&RecordDoc::created_record(kind, &origin, fields, &self.ctx))
-        };
-        Write {
-            id,
-            heads_json: serde_json::to_string(&heads_to_hex(&[hash])).unwrap_or_default(),
-            new_changes: Vec::new(),
-            doc: bytes,
-            projection: Box::new(projection),
-            created: true,
-            first: true,
-        }
+    ) -> (String, Vec<u8>, String) {
+        let (bytes, hash) = encoder.create_change(kind, origin, fields);
+        (origin.id.to_string(), bytes, serde_json::to_string(&heads_to_hex(&[hash])).unwrap_or_default())
     }
 }
 
@@ -1468,15 +1481,15 @@ mod tests {
         assert_eq!(between_at.get(), Some(whole.len()), "`between` comes once every row is written");
         assert_eq!(sizes, chunk_sizes(whole.len()));
         // The rows are the one-pass projections; the documents the same
-        // bytes, carrying their kind and ward only.
+        // bytes, with their kind and ward.
         assert_eq!(rows.len(), whole.len());
         assert_eq!(docs.len(), whole.len());
         for ((w, (id, projection)), d) in whole.iter().zip(&rows).zip(&docs) {
             assert_eq!((id, &d.id), (&w.id, &w.id));
             assert_eq!(format!("{projection:?}"), format!("{:?}", w.projection));
             assert_eq!((&d.doc, &d.heads_json), (&w.doc, &w.heads_json));
-            assert_eq!((d.projection.kind, d.projection.ward), (w.projection.kind, w.projection.ward));
-            assert!(d.projection.given_name.is_none() && d.projection.index.is_none());
+            assert_eq!((d.kind, d.ward), (w.projection.kind, w.projection.ward));
+            assert_eq!((&d.new_changes, d.created), (&w.new_changes, w.created));
         }
     }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use automerge::ActorId;
 use chrono::NaiveDate;
 use ehcard_core::merge::{MergeOutcome, heads_to_hex, merge_incoming};
-use ehcard_core::model::{Fields, Record, RecordKind, birth_year};
+use ehcard_core::model::{Record, RecordKind, birth_year};
 use ehcard_core::validate::FieldError;
 use ehcard_sync::wire::{PullEntry, PushStatus};
 use serde::Serialize;
@@ -355,36 +355,6 @@ impl Projection {
         }
     }
 
-    /// Only a record's kind and ward (from its fields), the columns its
-    /// document and feed entry are written with: for a write whose query
-    /// row is written separately (a roll import's two passes).
-    pub fn bare(kind: RecordKind, f: &Fields) -> Projection {
-        Projection {
-            kind,
-            ward: f.int("address.ward").unwrap_or(0),
-            household_id: None,
-            health_id: None,
-            given_name: None,
-            family_name: None,
-            name_hi: None,
-            sex: None,
-            birth_year: None,
-            phone: None,
-            voter_id: None,
-            house: None,
-            street: None,
-            locality: None,
-            head_id: None,
-            members: 0,
-            has_conflicts: false,
-            enrolled_by: String::new(),
-            updated_at: 0,
-            status: None,
-            merged_into: None,
-            index: None,
-        }
-    }
-
     pub fn of(r: &Record) -> Projection {
         let f = &r.fields;
         let t = |p: &str| f.text(p).map(str::to_string);
@@ -452,6 +422,37 @@ pub struct Write {
     pub created: bool,
     /// This is the batch's first write of the record.
     pub first: bool,
+}
+
+/// A record's document and feed entry without its query row: what the
+/// second pass of a roll import writes (`roll::Plan::build_in_passes`),
+/// the query row having been written in the first.
+#[derive(Debug)]
+pub struct DocumentWrite {
+    pub id: String,
+    pub kind: RecordKind,
+    pub ward: i64,
+    pub doc: Vec<u8>,
+    /// As [`Write::heads_json`].
+    pub heads_json: String,
+    /// As [`Write::new_changes`].
+    pub new_changes: Vec<u8>,
+    /// The registry had no such record before.
+    pub created: bool,
+}
+
+impl From<Write> for DocumentWrite {
+    fn from(w: Write) -> Self {
+        DocumentWrite {
+            id: w.id,
+            kind: w.projection.kind,
+            ward: w.projection.ward,
+            doc: w.doc,
+            heads_json: w.heads_json,
+            new_changes: w.new_changes,
+            created: w.created,
+        }
+    }
 }
 
 /// The audit line of a push that changed something (a push of nothing

@@ -581,8 +581,9 @@ async fn docs_estimate(tx: &deadpool_postgres::Transaction<'_>) -> Result<u64, S
 /// `keyed`, in the caller's transaction and return the statements that
 /// make them again (PostgreSQL's own definition of each, keys first), for
 /// a bulk write that builds them again before it commits. Other unique
-/// indexes stay, and so do [`roll::UNTOUCHED_INDEXES`]. A table's primary key may go only while nothing in the
-/// transaction looks rows up by it or upserts on it; making it again
+/// indexes stay, and so do [`roll::UNTOUCHED_INDEXES`]. A table's primary
+/// key may go only while nothing in the transaction looks rows up by it or
+/// upserts on it; making it again
 /// checks every row, so a key written twice fails the import. Until the
 /// transaction ends, other sessions wait to read these tables (a large
 /// import holds them).

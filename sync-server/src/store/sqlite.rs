@@ -15,8 +15,8 @@ use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
 use crate::staff::Staff;
 
 use super::{
-    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
-    Write, merge_batch, plan_writes, sqlite_dedup,
+    Device, DeviceStats, DocumentWrite, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats,
+    StoreError, Write, merge_batch, plan_writes, sqlite_dedup,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -207,6 +207,45 @@ fn bind(st: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::R
     Ok(())
 }
 
+/// A document and its feed entry, as [`Writer::documents`] writes them:
+/// from a whole write, or from a roll import's second pass.
+struct Document<'w> {
+    id: &'w str,
+    kind: ehcard_core::RecordKind,
+    ward: i64,
+    doc: &'w [u8],
+    heads: &'w str,
+    changes: &'w [u8],
+    created: bool,
+}
+
+impl<'w> Document<'w> {
+    fn of_write(w: &'w Write) -> Self {
+        let p = &w.projection;
+        Document {
+            id: &w.id,
+            kind: p.kind,
+            ward: p.ward,
+            doc: &w.doc,
+            heads: &w.heads_json,
+            changes: &w.new_changes,
+            created: w.created,
+        }
+    }
+
+    fn of_document(d: &'w DocumentWrite) -> Self {
+        Document {
+            id: &d.id,
+            kind: d.kind,
+            ward: d.ward,
+            doc: &d.doc,
+            heads: &d.heads_json,
+            changes: &d.new_changes,
+            created: d.created,
+        }
+    }
+}
+
 /// The statements that write documents, feed entries and query rows,
 /// prepared once for a batch of writes rather than looked up by their text
 /// for every row.
@@ -271,25 +310,21 @@ impl<'c> Writer<'c> {
     /// rows (with residents' places in the match queue), attributed to
     /// `device`.
     fn write(&mut self, writes: &[Write], device: &str, now: i64) -> Result<(), StoreError> {
-        self.documents(writes, device, now)?;
+        let documents: Vec<Document<'_>> = writes.iter().map(Document::of_write).collect();
+        self.documents(&documents, device, now)?;
         let rows: Vec<(&str, &Projection)> = writes.iter().map(|w| (w.id.as_str(), &*w.projection)).collect();
         self.rows(&rows, device)
     }
 
-    /// Writes' documents and feed entries (in the writes' order): only
-    /// their projections' kind and ward are read.
-    fn documents(&mut self, writes: &[Write], device: &str, now: i64) -> Result<(), StoreError> {
+    /// Documents and their feed entries, in order.
+    fn documents(&mut self, documents: &[Document<'_>], device: &str, now: i64) -> Result<(), StoreError> {
         let upsert = self.upsert;
-        let (inserted, updated): (Vec<&Write>, Vec<&Write>) = writes.iter().partition(|w| upsert || w.created);
-        self.docs.rows(&inserted, |st, at, w| {
-            bind(st, at, params![w.id, w.projection.kind.as_str(), w.projection.ward, w.doc, w.heads_json])
-        })?;
-        for w in updated {
-            self.update_doc.execute(params![w.id, w.projection.ward, w.doc, w.heads_json])?;
+        let (inserted, updated): (Vec<&Document>, Vec<&Document>) = documents.iter().partition(|d| upsert || d.created);
+        self.docs.rows(&inserted, |st, at, d| bind(st, at, params![d.id, d.kind.as_str(), d.ward, d.doc, d.heads]))?;
+        for d in updated {
+            self.update_doc.execute(params![d.id, d.ward, d.doc, d.heads])?;
         }
-        self.feed.rows(writes, |st, at, w| {
-            bind(st, at, params![w.id, w.projection.ward, device, w.new_changes, w.heads_json, now])
-        })
+        self.feed.rows(documents, |st, at, d| bind(st, at, params![d.id, d.ward, device, d.changes, d.heads, now]))
     }
 
     /// Records' query rows, and residents' places in the match queue.
@@ -442,7 +477,8 @@ fn import_roll_in(
                 indexing.build(&tx, &row_indexes, progress)
             },
             &mut |chunk| {
-                Writer::new(&tx, false)?.documents(&chunk, dedup::FEED_DEVICE, now)?;
+                let documents: Vec<Document<'_>> = chunk.iter().map(Document::of_document).collect();
+                Writer::new(&tx, false)?.documents(&documents, dedup::FEED_DEVICE, now)?;
                 count("documents", chunk.len());
                 Ok(())
             },
