@@ -455,6 +455,45 @@ impl From<Write> for DocumentWrite {
     }
 }
 
+/// A document and its feed entry, as a store writes them: from a whole
+/// write, or from a roll import's second pass.
+pub(super) struct Document<'w> {
+    pub id: &'w str,
+    pub kind: ehcard_core::RecordKind,
+    pub ward: i64,
+    pub doc: &'w [u8],
+    pub heads: &'w str,
+    pub changes: &'w [u8],
+    pub created: bool,
+}
+
+impl<'w> Document<'w> {
+    pub fn of_write(w: &'w Write) -> Self {
+        let p = &w.projection;
+        Document {
+            id: &w.id,
+            kind: p.kind,
+            ward: p.ward,
+            doc: &w.doc,
+            heads: &w.heads_json,
+            changes: &w.new_changes,
+            created: w.created,
+        }
+    }
+
+    pub fn of_document(d: &'w DocumentWrite) -> Self {
+        Document {
+            id: &d.id,
+            kind: d.kind,
+            ward: d.ward,
+            doc: &d.doc,
+            heads: &d.heads_json,
+            changes: &d.new_changes,
+            created: d.created,
+        }
+    }
+}
+
 /// The audit line of a push that changed something (a push of nothing
 /// new is not an action): written in the push's transaction.
 pub fn push_audit(device: &Device, items: usize, writes: &[Write], now: i64) -> Option<NewAudit> {

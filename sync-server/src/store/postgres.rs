@@ -20,8 +20,8 @@ use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
 use crate::staff::Staff;
 
 use super::{
-    Device, DeviceStats, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats, StoreError,
-    Write, merge_batch, pg_dedup, plan_writes,
+    Device, DeviceStats, Document, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats,
+    StoreError, Write, merge_batch, pg_dedup, plan_writes,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -83,7 +83,8 @@ impl PgStore {
             write_docs(&tx, &all).await?;
             write_projections(&tx, &all, &device.id).await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK]).await?;
-            append_feed(&tx, &writes, &device.id, now).await?;
+            let documents: Vec<Document<'_>> = writes.iter().map(Document::of_write).collect();
+            append_feed(&tx, &documents, &device.id, now).await?;
         }
         tx.execute("UPDATE devices SET last_sync_at = $2 WHERE id = $1", &[&device.id, &now]).await?;
         if let Some(a) = super::push_audit(device, items.len(), &writes, now) {
@@ -333,24 +334,25 @@ pub(super) async fn write_registry(
         write_docs(tx, &changed).await?;
         write_projections(tx, &changed, dedup::FEED_DEVICE).await?;
     }
-    append_feed(tx, writes, dedup::FEED_DEVICE, now).await
+    let documents: Vec<Document<'_>> = writes.iter().map(Document::of_write).collect();
+    append_feed(tx, &documents, dedup::FEED_DEVICE, now).await
 }
 
-/// Feed entries of `writes`, in their order, attributed to `device`. The
+/// Feed entries of `documents`, in their order, attributed to `device`. The
 /// caller holds the feed lock, so nobody else draws from the feed's
 /// sequence meanwhile: the entries' numbers are taken from it in one call
 /// and written with the rows, where a default would call `nextval` once a
 /// row (about a fifth of copying a roll import's feed).
 async fn append_feed(
     tx: &deadpool_postgres::Transaction<'_>,
-    writes: &[Write],
+    documents: &[Document<'_>],
     device: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    if writes.is_empty() {
+    if documents.is_empty() {
         return Ok(());
     }
-    let n = i64::try_from(writes.len()).map_err(|_| StoreError::Database("too many feed entries at once".into()))?;
+    let n = i64::try_from(documents.len()).map_err(|_| StoreError::Database("too many feed entries at once".into()))?;
     let last: i64 = tx
         .query_one(
             "SELECT setval(pg_get_serial_sequence('feed', 'seq'), nextval(pg_get_serial_sequence('feed', 'seq')) + $1 - 1)",
@@ -359,13 +361,13 @@ async fn append_feed(
         .await?
         .get(0);
     let seqs: Vec<i64> = (last - n + 1..=last).collect();
-    let wards: Vec<i32> = writes.iter().map(|w| w.projection.ward as i32).collect();
+    let wards: Vec<i32> = documents.iter().map(|d| d.ward as i32).collect();
     copy_in(
         tx,
         "COPY feed(seq, record_id, ward, device_id, changes, heads, received_at) FROM STDIN BINARY",
         &[Type::INT8, Type::TEXT, Type::INT4, Type::TEXT, Type::BYTEA, Type::TEXT, Type::INT8],
-        writes.iter().zip(&wards).zip(&seqs).map(|((w, ward), seq)| -> [&(dyn ToSql + Sync); 7] {
-            [seq, &w.id, ward, &device, &w.new_changes, &w.heads_json, &now]
+        documents.iter().zip(&wards).zip(&seqs).map(|((d, ward), seq)| -> [&(dyn ToSql + Sync); 7] {
+            [seq, &d.id, ward, &device, &d.changes, &d.heads, &now]
         }),
     )
     .await?;
@@ -424,23 +426,37 @@ async fn copy_in<'a, const N: usize>(
 /// the match queue are copied in. An id already taken fails the copy (the
 /// database is damaged) and the caller's transaction writes nothing.
 async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Result<(), StoreError> {
-    let kinds: Vec<&str> = new.iter().map(|w| w.projection.kind.as_str()).collect();
-    let wards: Vec<i32> = new.iter().map(|w| w.projection.ward as i32).collect();
+    let documents: Vec<Document<'_>> = new.iter().map(|w| Document::of_write(w)).collect();
+    copy_documents(tx, &documents).await?;
+    let rows: Vec<(&str, &Projection)> = new.iter().map(|w| (w.id.as_str(), &*w.projection)).collect();
+    copy_rows(tx, &rows).await
+}
+
+/// New records' documents (see [`copy_new`]).
+async fn copy_documents(tx: &deadpool_postgres::Transaction<'_>, documents: &[Document<'_>]) -> Result<(), StoreError> {
+    let kinds: Vec<&str> = documents.iter().map(|d| d.kind.as_str()).collect();
+    let wards: Vec<i32> = documents.iter().map(|d| d.ward as i32).collect();
     copy_in(
         tx,
         "COPY docs(id, kind, ward, data, heads) FROM STDIN BINARY",
         &[Type::TEXT, Type::TEXT, Type::INT4, Type::BYTEA, Type::TEXT],
-        new.iter()
+        documents
+            .iter()
             .zip(&kinds)
             .zip(&wards)
-            .map(|((w, kind), ward)| -> [&(dyn ToSql + Sync); 5] { [&w.id, kind, ward, &w.doc, &w.heads_json] }),
+            .map(|((d, kind), ward)| -> [&(dyn ToSql + Sync); 5] { [&d.id, kind, ward, &d.doc, &d.heads] }),
     )
     .await?;
-    let residents: Vec<(&Write, i32, Option<i32>)> = new
+    Ok(())
+}
+
+/// New records' query rows, (id, projection), and residents' places in
+/// the match queue (see [`copy_new`]).
+async fn copy_rows(tx: &deadpool_postgres::Transaction<'_>, rows: &[(&str, &Projection)]) -> Result<(), StoreError> {
+    let residents: Vec<(&str, &Projection, i32, Option<i32>)> = rows
         .iter()
-        .zip(&wards)
-        .filter(|(w, _)| w.projection.kind == ehcard_core::RecordKind::Resident)
-        .map(|(w, ward)| (*w, *ward, w.projection.birth_year.and_then(|y| i32::try_from(y).ok())))
+        .filter(|(_, p)| p.kind == ehcard_core::RecordKind::Resident)
+        .map(|(id, p)| (*id, *p, p.ward as i32, p.birth_year.and_then(|y| i32::try_from(y).ok())))
         .collect();
     copy_in(
         tx,
@@ -466,10 +482,9 @@ async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Re
             Type::TEXT,
             Type::TEXT,
         ],
-        residents.iter().map(|(w, ward, year)| -> [&(dyn ToSql + Sync); 17] {
-            let p = &w.projection;
+        residents.iter().map(|(id, p, ward, year)| -> [&(dyn ToSql + Sync); 17] {
             [
-                &w.id,
+                id,
                 ward,
                 &p.household_id,
                 &p.health_id,
@@ -490,32 +505,30 @@ async fn copy_new(tx: &deadpool_postgres::Transaction<'_>, new: &[&Write]) -> Re
         }),
     )
     .await?;
-    let households: Vec<(&Write, i32, i32)> = new
+    let households: Vec<(&str, &Projection, i32, i32)> = rows
         .iter()
-        .zip(&wards)
-        .filter(|(w, _)| w.projection.kind == ehcard_core::RecordKind::Household)
-        .map(|(w, ward)| (*w, *ward, i32::try_from(w.projection.members).unwrap_or(i32::MAX)))
+        .filter(|(_, p)| p.kind == ehcard_core::RecordKind::Household)
+        .map(|(id, p)| (*id, *p, p.ward as i32, i32::try_from(p.members).unwrap_or(i32::MAX)))
         .collect();
     copy_in(
         tx,
         "COPY households(id, ward, house, street, locality, head_id, members, updated_at, last_device_id)
          FROM STDIN BINARY",
         &[Type::TEXT, Type::INT4, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT4, Type::INT8, Type::TEXT],
-        households.iter().map(|(w, ward, members)| -> [&(dyn ToSql + Sync); 9] {
-            let p = &w.projection;
-            [&w.id, ward, &p.house, &p.street, &p.locality, &p.head_id, members, &p.updated_at, &dedup::FEED_DEVICE]
+        households.iter().map(|(id, p, ward, members)| -> [&(dyn ToSql + Sync); 9] {
+            [id, ward, &p.house, &p.street, &p.locality, &p.head_id, members, &p.updated_at, &dedup::FEED_DEVICE]
         }),
     )
     .await?;
-    let queued: Vec<(&Write, (Option<&str>, String))> =
-        residents.iter().map(|(w, _, _)| (*w, w.projection.queue_row())).collect();
+    let queued: Vec<(Option<&str>, String)> = residents.iter().map(|(_, p, _, _)| p.queue_row()).collect();
     copy_in(
         tx,
         "COPY match_queue(record_id, queued_at, person, keys) FROM STDIN BINARY",
         &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT],
-        queued
+        residents
             .iter()
-            .map(|(w, (person, keys))| -> [&(dyn ToSql + Sync); 4] { [&w.id, &w.projection.updated_at, person, keys] }),
+            .zip(&queued)
+            .map(|((id, p, _, _), (person, keys))| -> [&(dyn ToSql + Sync); 4] { [id, &p.updated_at, person, keys] }),
     )
     .await?;
     Ok(())
@@ -591,7 +604,7 @@ async fn drop_indexes(
     tx: &deadpool_postgres::Transaction<'_>,
     tables: &[&str],
     keyed: &[&str],
-) -> Result<Vec<String>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let rows = tx
         .query(
             "SELECT CASE WHEN i.indisprimary
@@ -600,7 +613,8 @@ async fn drop_indexes(
                 CASE WHEN i.indisprimary
                     THEN format('ALTER TABLE %I.%I ADD CONSTRAINT %I %s',
                                 n.nspname, t.relname, c.conname, pg_get_constraintdef(c.oid))
-                    ELSE pg_get_indexdef(i.indexrelid) END
+                    ELSE pg_get_indexdef(i.indexrelid) END,
+                t.relname::text
              FROM pg_index i
              JOIN pg_class ic ON ic.oid = i.indexrelid
              JOIN pg_class t ON t.oid = i.indrelid
@@ -616,25 +630,38 @@ async fn drop_indexes(
     let mut made = Vec::with_capacity(rows.len());
     for r in rows {
         tx.batch_execute(r.get::<_, &str>(0)).await?;
-        made.push(r.get::<_, String>(1));
+        made.push((r.get::<_, String>(2), r.get::<_, String>(1)));
     }
     Ok(made)
 }
 
-/// Build dropped indexes again, with memory to sort in.
-async fn rebuild_indexes(
-    tx: &deadpool_postgres::Transaction<'_>,
-    statements: &[String],
-    progress: Option<&roll::ProgressFn>,
-) -> Result<(), StoreError> {
-    tx.batch_execute("SET LOCAL maintenance_work_mem = '512MB'").await?;
-    for (k, sql) in statements.iter().enumerate() {
-        if let Some(progress) = progress {
-            progress("indexing", k as u64, statements.len() as u64);
+/// Dropped indexes built again, (table, statement), in groups, with
+/// progress counted across them all and memory to sort in.
+struct Indexing {
+    total: usize,
+    done: usize,
+}
+
+impl Indexing {
+    async fn build(
+        &mut self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        indexes: &[(String, String)],
+        progress: Option<&roll::ProgressFn>,
+    ) -> Result<(), StoreError> {
+        if indexes.is_empty() {
+            return Ok(());
         }
-        tx.batch_execute(sql).await?;
+        tx.batch_execute("SET LOCAL maintenance_work_mem = '512MB'").await?;
+        for (_, sql) in indexes {
+            if let Some(progress) = progress {
+                progress("indexing", self.done as u64, self.total as u64);
+            }
+            tx.batch_execute(sql).await?;
+            self.done += 1;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl PgStore {
@@ -897,7 +924,8 @@ impl RegistryStore for PgStore {
             if !plan.updates_entries(&known) {
                 keyed.push("roll_entries");
             }
-            if !plan.edits_existing() {
+            let edits = plan.edits_existing();
+            if !edits {
                 keyed.extend(roll::BULK_TABLES.iter().copied().filter(|t| *t != "feed"));
             }
             let entries = std::mem::take(&mut plan.entries);
@@ -910,30 +938,73 @@ impl RegistryStore for PgStore {
             } else {
                 Vec::new()
             };
-            let mut written = 0u64;
+            let rebuilt = !dropped.is_empty();
             let mut recorded = false;
             // The roll's own rows go first, while the builders make the
-            // first chunks of documents (the database is idle otherwise).
+            // first chunks (the database is idle otherwise).
             let mut record = || -> Result<(), StoreError> {
                 if !std::mem::replace(&mut recorded, true) {
                     runtime.block_on(record_roll(&tx, &entries, &households, &known, now))?;
                 }
                 Ok(())
             };
-            plan.build(&mut |chunk| {
-                record()?;
-                runtime.block_on(write_registry(&tx, &chunk, now))?;
-                written += chunk.len() as u64;
+            let mut indexing = Indexing { total: dropped.len(), done: 0 };
+            let written = std::cell::Cell::new(0u64);
+            let count = |stage: &str, n: usize| {
+                written.set(written.get() + n as u64);
                 if let Some(progress) = &progress {
-                    progress("writing", written, total);
+                    progress(stage, written.get(), total);
                 }
-                Ok(())
-            })?;
-            record()?;
-            if !dropped.is_empty() {
-                runtime.block_on(rebuild_indexes(&tx, &dropped, progress.as_ref()))?;
+            };
+            if rebuilt && !edits {
+                // Every record is new: the query rows first, then their
+                // indexes, built on one core while the builders encode the
+                // documents on the others (PostgreSQL's parallel workers
+                // would only take that core from them), then the
+                // documents with their feed entries and the indexes of
+                // those two tables.
+                runtime.block_on(tx.batch_execute("SET LOCAL max_parallel_maintenance_workers = 0"))?;
+                let (later, first): (Vec<_>, Vec<_>) =
+                    dropped.into_iter().partition(|(table, _)| table == "docs" || table == "feed");
+                plan.build_in_passes(
+                    &mut |chunk| {
+                        record()?;
+                        let rows: Vec<(&str, &Projection)> = chunk.iter().map(|(id, p)| (id.as_str(), p)).collect();
+                        runtime.block_on(copy_rows(&tx, &rows))?;
+                        count("writing", chunk.len());
+                        Ok(())
+                    },
+                    &mut || {
+                        written.set(0);
+                        runtime.block_on(indexing.build(&tx, &first, progress.as_ref()))
+                    },
+                    &mut |chunk| {
+                        if let Some(d) = chunk.iter().find(|d| !d.created) {
+                            return Err(StoreError::Database(format!(
+                                "record {} is not new in a pass for new ones",
+                                d.id
+                            )));
+                        }
+                        let documents: Vec<Document<'_>> = chunk.iter().map(Document::of_document).collect();
+                        runtime.block_on(copy_documents(&tx, &documents))?;
+                        runtime.block_on(append_feed(&tx, &documents, dedup::FEED_DEVICE, now))?;
+                        count("documents", chunk.len());
+                        Ok(())
+                    },
+                )?;
+                record()?;
+                runtime.block_on(indexing.build(&tx, &later, progress.as_ref()))?;
+            } else {
+                plan.build(&mut |chunk| {
+                    record()?;
+                    runtime.block_on(write_registry(&tx, &chunk, now))?;
+                    count("writing", chunk.len());
+                    Ok(())
+                })?;
+                record()?;
+                runtime.block_on(indexing.build(&tx, &dropped, progress.as_ref()))?;
             }
-            Ok::<_, StoreError>((next_seq, summary, !dropped.is_empty()))
+            Ok::<_, StoreError>((next_seq, summary, rebuilt))
         })?;
         tx.execute("UPDATE roll_state SET next_seq = $1 WHERE id = 1", &[&(next_seq as i64)]).await?;
         if let Some(progress) = &options.progress {

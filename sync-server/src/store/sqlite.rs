@@ -15,7 +15,7 @@ use crate::roll::{self, ImportOptions, KnownEntry, RollRow, Summary};
 use crate::staff::Staff;
 
 use super::{
-    Device, DeviceStats, DocumentWrite, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats,
+    Device, DeviceStats, Document, NewDevice, Projection, PullPage, PushItem, PushOutcome, RegistryStore, Stats,
     StoreError, Write, merge_batch, plan_writes, sqlite_dedup,
 };
 
@@ -205,45 +205,6 @@ fn bind(st: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::R
         st.raw_bind_parameter(at + i + 1, v)?;
     }
     Ok(())
-}
-
-/// A document and its feed entry, as [`Writer::documents`] writes them:
-/// from a whole write, or from a roll import's second pass.
-struct Document<'w> {
-    id: &'w str,
-    kind: ehcard_core::RecordKind,
-    ward: i64,
-    doc: &'w [u8],
-    heads: &'w str,
-    changes: &'w [u8],
-    created: bool,
-}
-
-impl<'w> Document<'w> {
-    fn of_write(w: &'w Write) -> Self {
-        let p = &w.projection;
-        Document {
-            id: &w.id,
-            kind: p.kind,
-            ward: p.ward,
-            doc: &w.doc,
-            heads: &w.heads_json,
-            changes: &w.new_changes,
-            created: w.created,
-        }
-    }
-
-    fn of_document(d: &'w DocumentWrite) -> Self {
-        Document {
-            id: &d.id,
-            kind: d.kind,
-            ward: d.ward,
-            doc: &d.doc,
-            heads: &d.heads_json,
-            changes: &d.new_changes,
-            created: d.created,
-        }
-    }
 }
 
 /// The statements that write documents, feed entries and query rows,
