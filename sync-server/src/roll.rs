@@ -642,6 +642,52 @@ pub fn rebuild_indexes(mode: Indexes, new: u64, existing: u64) -> bool {
 /// Progress of the import's stages: (stage, done, total).
 pub type ProgressFn = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
+/// What a store tells [`ProgressFn`] while it writes an import: documents
+/// handed over in the current stage (out of the import's), and index
+/// builds started across every group of them. Shared by the writer's
+/// callbacks, so it counts through `&self`.
+pub struct Stages<'p> {
+    progress: Option<&'p ProgressFn>,
+    total: u64,
+    written: std::cell::Cell<u64>,
+    indexes: u64,
+    built: std::cell::Cell<u64>,
+}
+
+impl<'p> Stages<'p> {
+    /// `total` documents to write, `indexes` to build again.
+    pub fn new(progress: Option<&'p ProgressFn>, total: u64, indexes: usize) -> Self {
+        Stages {
+            progress,
+            total,
+            written: std::cell::Cell::new(0),
+            indexes: indexes as u64,
+            built: std::cell::Cell::new(0),
+        }
+    }
+
+    /// `n` more written in `stage`.
+    pub fn written(&self, stage: &str, n: usize) {
+        self.written.set(self.written.get() + n as u64);
+        if let Some(progress) = self.progress {
+            progress(stage, self.written.get(), self.total);
+        }
+    }
+
+    /// A pass over every document begins again from none written.
+    pub fn next_pass(&self) {
+        self.written.set(0);
+    }
+
+    /// One more index is being built.
+    pub fn indexing(&self) {
+        if let Some(progress) = self.progress {
+            progress("indexing", self.built.get(), self.indexes);
+        }
+        self.built.set(self.built.get() + 1);
+    }
+}
+
 /// The moment, the randomness for new record ids, progress, and what to
 /// do with the indexes.
 pub struct ImportOptions {
@@ -1200,6 +1246,31 @@ mod tests {
 
     fn parse_str(body: &str) -> Parsed {
         parse(format!("{HEADER}{body}").as_bytes(), &options(), &|_| {}).unwrap()
+    }
+
+    /// Progress counts documents within a pass and index builds across
+    /// every group of them.
+    #[test]
+    fn stages_count_each_pass_and_every_index() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let progress: ProgressFn = Arc::new(move |stage, done, total| {
+            log.lock().unwrap().push(format!("{stage} {done}/{total}"));
+        });
+        let stages = Stages::new(Some(&progress), 10, 3);
+        stages.written("writing", 4);
+        stages.written("writing", 6);
+        stages.next_pass();
+        stages.indexing();
+        stages.indexing();
+        stages.written("documents", 10);
+        stages.indexing();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["writing 4/10", "writing 10/10", "indexing 0/3", "indexing 1/3", "documents 10/10", "indexing 2/3"]
+        );
+        // Without a listener nothing is counted aloud, and nothing fails.
+        Stages::new(None, 1, 1).indexing();
     }
 
     /// Options of a test import: a fixed moment and seeded ids.

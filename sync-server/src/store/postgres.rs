@@ -635,33 +635,22 @@ async fn drop_indexes(
     Ok(made)
 }
 
-/// Dropped indexes built again, (table, statement), in groups, with
-/// progress counted across them all and memory to sort in.
-struct Indexing {
-    total: usize,
-    done: usize,
-}
-
-impl Indexing {
-    async fn build(
-        &mut self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        indexes: &[(String, String)],
-        progress: Option<&roll::ProgressFn>,
-    ) -> Result<(), StoreError> {
-        if indexes.is_empty() {
-            return Ok(());
-        }
-        tx.batch_execute("SET LOCAL maintenance_work_mem = '512MB'").await?;
-        for (_, sql) in indexes {
-            if let Some(progress) = progress {
-                progress("indexing", self.done as u64, self.total as u64);
-            }
-            tx.batch_execute(sql).await?;
-            self.done += 1;
-        }
-        Ok(())
+/// Dropped indexes built again, (table, statement), one group of them,
+/// with memory to sort in.
+async fn build_indexes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    indexes: &[(String, String)],
+    stages: &roll::Stages<'_>,
+) -> Result<(), StoreError> {
+    if indexes.is_empty() {
+        return Ok(());
     }
+    tx.batch_execute("SET LOCAL maintenance_work_mem = '512MB'").await?;
+    for (_, sql) in indexes {
+        stages.indexing();
+        tx.batch_execute(sql).await?;
+    }
+    Ok(())
 }
 
 impl PgStore {
@@ -948,14 +937,7 @@ impl RegistryStore for PgStore {
                 }
                 Ok(())
             };
-            let mut indexing = Indexing { total: dropped.len(), done: 0 };
-            let written = std::cell::Cell::new(0u64);
-            let count = |stage: &str, n: usize| {
-                written.set(written.get() + n as u64);
-                if let Some(progress) = &progress {
-                    progress(stage, written.get(), total);
-                }
-            };
+            let stages = roll::Stages::new(progress.as_ref(), total, dropped.len());
             if rebuilt && !edits {
                 // Every record is new: the query rows first, then their
                 // indexes, built on one core while the builders encode the
@@ -971,12 +953,12 @@ impl RegistryStore for PgStore {
                         record()?;
                         let rows: Vec<(&str, &Projection)> = chunk.iter().map(|(id, p)| (id.as_str(), p)).collect();
                         runtime.block_on(copy_rows(&tx, &rows))?;
-                        count("writing", chunk.len());
+                        stages.written("writing", chunk.len());
                         Ok(())
                     },
                     &mut || {
-                        written.set(0);
-                        runtime.block_on(indexing.build(&tx, &first, progress.as_ref()))
+                        stages.next_pass();
+                        runtime.block_on(build_indexes(&tx, &first, &stages))
                     },
                     &mut |chunk| {
                         if let Some(d) = chunk.iter().find(|d| !d.created) {
@@ -988,21 +970,21 @@ impl RegistryStore for PgStore {
                         let documents: Vec<Document<'_>> = chunk.iter().map(Document::of_document).collect();
                         runtime.block_on(copy_documents(&tx, &documents))?;
                         runtime.block_on(append_feed(&tx, &documents, dedup::FEED_DEVICE, now))?;
-                        count("documents", chunk.len());
+                        stages.written("documents", chunk.len());
                         Ok(())
                     },
                 )?;
                 record()?;
-                runtime.block_on(indexing.build(&tx, &later, progress.as_ref()))?;
+                runtime.block_on(build_indexes(&tx, &later, &stages))?;
             } else {
                 plan.build(&mut |chunk| {
                     record()?;
                     runtime.block_on(write_registry(&tx, &chunk, now))?;
-                    count("writing", chunk.len());
+                    stages.written("writing", chunk.len());
                     Ok(())
                 })?;
                 record()?;
-                runtime.block_on(indexing.build(&tx, &dropped, progress.as_ref()))?;
+                runtime.block_on(build_indexes(&tx, &dropped, &stages))?;
             }
             Ok::<_, StoreError>((next_seq, summary, rebuilt))
         })?;

@@ -412,47 +412,36 @@ fn import_roll_in(
     let (next_seq, summary) = (plan.next_seq, plan.summary.clone());
     // Documents are never deleted: the largest row id counts them.
     let existing = tx.query_row("SELECT coalesce(max(rid), 0) FROM docs", [], |r| r.get::<_, i64>(0))?;
-    let progress = options.progress.as_ref();
     if roll::rebuild_indexes(options.indexes, total, existing as u64) {
         // The query rows first, then their indexes while the documents
         // are encoded, then the documents and the feed's indexes.
         let dropped = drop_secondary_indexes(&tx, &roll::BULK_TABLES)?;
-        let mut indexing = Indexing { total: dropped.len(), done: 0 };
+        let stages = roll::Stages::new(options.progress.as_ref(), total, dropped.len());
         let (feed_indexes, row_indexes): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(table, _)| table == "feed");
-        let written = std::cell::Cell::new(0u64);
-        let count = |stage: &str, n: usize| {
-            written.set(written.get() + n as u64);
-            if let Some(progress) = progress {
-                progress(stage, written.get(), total);
-            }
-        };
         plan.build_in_passes(
             &mut |chunk| {
                 let rows: Vec<(&str, &Projection)> = chunk.iter().map(|(id, p)| (id.as_str(), p)).collect();
                 Writer::new(&tx, false)?.rows(&rows, dedup::FEED_DEVICE)?;
-                count("writing", chunk.len());
+                stages.written("writing", chunk.len());
                 Ok(())
             },
             &mut || {
-                written.set(0);
-                indexing.build(&tx, &row_indexes, progress)
+                stages.next_pass();
+                build_indexes(&tx, &row_indexes, &stages)
             },
             &mut |chunk| {
                 let documents: Vec<Document<'_>> = chunk.iter().map(Document::of_document).collect();
                 Writer::new(&tx, false)?.documents(&documents, dedup::FEED_DEVICE, now)?;
-                count("documents", chunk.len());
+                stages.written("documents", chunk.len());
                 Ok(())
             },
         )?;
-        indexing.build(&tx, &feed_indexes, progress)?;
+        build_indexes(&tx, &feed_indexes, &stages)?;
     } else {
-        let mut written = 0u64;
+        let stages = roll::Stages::new(options.progress.as_ref(), total, 0);
         plan.build(&mut |chunk| {
             write_registry(&tx, &chunk, now)?;
-            written += chunk.len() as u64;
-            if let Some(progress) = progress {
-                progress("writing", written, total);
-            }
+            stages.written("writing", chunk.len());
             Ok(())
         })?;
     }
@@ -485,7 +474,7 @@ fn import_roll_in(
 
 /// Drop the secondary indexes of `tables` in the caller's transaction and
 /// return each one's table and the statement that makes it again, for a
-/// bulk write that builds them again ([`Indexing`]) before it commits.
+/// bulk write that builds them again ([`build_indexes`]) before it commits.
 /// Indexes that enforce uniqueness stay, and so do
 /// [`roll::UNTOUCHED_INDEXES`]. The migrations remain the one
 /// definition of each index: the statements are SQLite's own record of
@@ -511,29 +500,13 @@ fn drop_secondary_indexes(tx: &Transaction<'_>, tables: &[&str]) -> Result<Vec<(
     Ok(made)
 }
 
-/// Dropped indexes built again, in groups, with progress counted across
-/// them all.
-struct Indexing {
-    total: usize,
-    done: usize,
-}
-
-impl Indexing {
-    fn build(
-        &mut self,
-        tx: &Transaction<'_>,
-        indexes: &[(String, String)],
-        progress: Option<&roll::ProgressFn>,
-    ) -> Result<(), StoreError> {
-        for (_, sql) in indexes {
-            if let Some(progress) = progress {
-                progress("indexing", self.done as u64, self.total as u64);
-            }
-            tx.execute_batch(sql)?;
-            self.done += 1;
-        }
-        Ok(())
+/// Dropped indexes built again, (table, statement), one group of them.
+fn build_indexes(tx: &Transaction<'_>, indexes: &[(String, String)], stages: &roll::Stages) -> Result<(), StoreError> {
+    for (_, sql) in indexes {
+        stages.indexing();
+        tx.execute_batch(sql)?;
     }
+    Ok(())
 }
 
 pub(super) fn resident_doc(tx: &Transaction<'_>, id: &str) -> Result<Vec<u8>, StoreError> {
