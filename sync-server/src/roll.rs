@@ -603,12 +603,12 @@ pub fn docs_needed(rows: &[RollRow], known: &Known) -> Vec<String> {
 pub const BULK_TABLES: [&str; 5] = ["docs", "feed", "residents", "households", "match_queue"];
 
 /// Partial indexes of [`BULK_TABLES`] that a roll's rows do not enter (field
-/// enrolments, merged records, records ready for a card, tablets' feed
-/// entries): an import keeps them rather than scanning a whole table to
+/// enrolments, merged records, records ready for a card, phone numbers,
+/// tablets' feed entries): an import keeps them rather than scanning a whole table to
 /// build them again, and the few rows it edits that do enter are inserted
 /// as usual.
-pub const UNTOUCHED_INDEXES: [&str; 4] =
-    ["residents_field_id", "records_merged_into", "residents_card_ready", "feed_tablets_received"];
+pub const UNTOUCHED_INDEXES: [&str; 5] =
+    ["residents_field_id", "records_merged_into", "residents_card_ready", "records_phone", "feed_tablets_received"];
 
 /// What an import does with the secondary indexes of [`BULK_TABLES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -1063,6 +1063,14 @@ pub fn plan<'a>(
         }
     }
     summary.missing = known.total_entries.saturating_sub(summary.unchanged + changed.len() as u64);
+    // New records are written ward by ward, in the file's order within a
+    // ward (extracts come by part or by EPIC, which wards only roughly
+    // follow). A ward's residents are then neighbours in the registry's
+    // tables, which is how the console lists them and tablets pull them;
+    // and the ward-first indexes, built again after a large import, find
+    // their keys already in order (the dashboard's index builds in about
+    // half the time).
+    new_rows.sort_by_cached_key(|&i| rows[i].fields.int("address.ward"));
     let statuses = ehcard_core::par::map(&changed, |(_, e)| -> Result<(RecordDoc, Option<String>), StoreError> {
         let doc = load(&e.record_id)?;
         let record = doc.read().map_err(|err| corrupt(&e.record_id, err))?;
@@ -1450,6 +1458,32 @@ mod tests {
             assert_eq!(format!("{:?}", Projection::of(&record)), format!("{:?}", w.projection));
             assert!(w.new_changes.is_empty(), "the feed entry reads the document");
         }
+    }
+
+    /// New records are written ward by ward, the file's order kept within
+    /// a ward, with ids and eHealth IDs ascending in that order.
+    #[test]
+    fn new_records_are_written_ward_by_ward() {
+        let p = parse_str(
+            "ABC1234567,Ram Sharma,,,,,40,,M,1,S,131,1,1\nABC1234568,Imran Khan,,,,,30,,M,2,S,12,1,2\n\
+             ABC1234569,Sita Sharma,,,,,38,,F,1,S,131,1,3\nABC1234570,Asha Khan,,,,,28,,F,2,S,12,1,4\n",
+        );
+        let mut writes = Vec::new();
+        let plan = plan(&p.rows, &Known::default(), &HashMap::new(), &mut import_options()).unwrap();
+        plan.build(&mut |chunk| {
+            writes.extend(chunk);
+            Ok(())
+        })
+        .unwrap();
+        let (households, residents): (Vec<_>, Vec<_>) =
+            writes.iter().map(|w| &w.projection).partition(|p| p.kind == RecordKind::Household);
+        let names: Vec<_> = residents.iter().map(|p| p.given_name.as_deref().unwrap_or_default()).collect();
+        assert_eq!(names, ["Imran", "Asha", "Ram", "Sita"]);
+        assert_eq!(households.iter().map(|h| h.ward).collect::<Vec<_>>(), [12, 131]);
+        let health: Vec<_> = residents.iter().map(|p| p.health_id.clone()).collect();
+        assert!(health.is_sorted(), "{health:?}");
+        let ids: Vec<_> = writes.iter().map(|w| w.id.clone()).collect();
+        assert!(ids.is_sorted(), "{ids:?}");
     }
 
     #[test]

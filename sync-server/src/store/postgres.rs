@@ -24,13 +24,14 @@ use super::{
     StoreError, Write, merge_batch, pg_dedup, plan_writes,
 };
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-postgres/0001_registry.sql"),
     include_str!("../../../schema/migrations/server-postgres/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-postgres/0003_duplicates.sql"),
     include_str!("../../../schema/migrations/server-postgres/0004_staff.sql"),
     include_str!("../../../schema/migrations/server-postgres/0005_console.sql"),
     include_str!("../../../schema/migrations/server-postgres/0006_bytewise_text.sql"),
+    include_str!("../../../schema/migrations/server-postgres/0007_lean_indexes.sql"),
 ];
 /// One roll import at a time (they share the eHealth ID counter).
 const ROLL_LOCK: i64 = FEED_LOCK + 2;

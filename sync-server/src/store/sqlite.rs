@@ -19,12 +19,13 @@ use super::{
     StoreError, Write, merge_batch, plan_writes, sqlite_dedup,
 };
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/migrations/server-sqlite/0001_registry.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0002_roll.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0003_duplicates.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0004_staff.sql"),
     include_str!("../../../schema/migrations/server-sqlite/0005_console.sql"),
+    include_str!("../../../schema/migrations/server-sqlite/0006_lean_indexes.sql"),
 ];
 
 /// Bytes a page of a new registry database: twice SQLite's default. A
