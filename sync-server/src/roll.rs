@@ -604,9 +604,9 @@ pub const BULK_TABLES: [&str; 5] = ["docs", "feed", "residents", "households", "
 
 /// Partial indexes of [`BULK_TABLES`] that a roll's rows do not enter (field
 /// enrolments, merged records, records ready for a card, phone numbers,
-/// tablets' feed entries): an import keeps them rather than scanning a whole table to
-/// build them again, and the few rows it edits that do enter are inserted
-/// as usual.
+/// tablets' feed entries): an import keeps them rather than scanning a
+/// whole table to build them again, and the few rows it edits that do
+/// enter are inserted as usual.
 pub const UNTOUCHED_INDEXES: [&str; 5] =
     ["residents_field_id", "records_merged_into", "residents_card_ready", "records_phone", "feed_tablets_received"];
 
